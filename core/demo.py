@@ -1,0 +1,309 @@
+"""Seed the demo registry from data that ships inside scikit-learn (no downloads).
+
+``python -m core demo`` is idempotent: a model that already has its versions is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core import names
+from core.config import Settings
+from core.flavors import sklearn_skops
+from core.flavors.keras_model import InputSpec
+from core.registry import Registry
+
+log = logging.getLogger(__name__)
+
+SEED = 0
+TARGET = "target"
+BREAST_CANCER_VERSIONS = 3
+DIGITS_VERSIONS = 2
+DIGITS_SIZE = 28
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    """What :func:`seed_demo` did for one model."""
+
+    model: str
+    created_versions: list[int]
+    skipped: bool
+    champion: int | None
+    challenger: int | None
+
+
+def configure_mlflow(settings: Settings) -> str:
+    """Point the ``mlflow`` fluent API at our registry; return the demo experiment's id.
+
+    With a local database the experiment's artifacts go under ``MODELOPS_HOME`` instead
+    of ``./mlruns`` of whatever directory the process runs in.
+    """
+    import mlflow
+
+    settings.ensure_home()
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    mlflow.set_registry_uri(settings.tracking_uri)
+    experiment = mlflow.get_experiment_by_name(names.EXPERIMENT)
+    if experiment is not None:
+        return experiment.experiment_id
+    local = settings.tracking_uri.startswith("sqlite:")
+    return mlflow.create_experiment(
+        names.EXPERIMENT,
+        artifact_location=settings.artifact_root.as_uri() if local else None,
+    )
+
+
+def seed_demo(
+    settings: Settings,
+    *,
+    models: tuple[str, ...] = names.DEMO_MODELS,
+    progress: Callable[[str], None] = print,
+) -> list[SeedResult]:
+    """Register the demo models that are missing and set their aliases.
+
+    Args:
+        settings: Where the registry and store live.
+        models: Which demo models to seed.
+        progress: Called with a short line for each step.
+    """
+    registry = Registry.from_settings(settings)
+    experiment_id = configure_mlflow(settings)
+    builders: dict[str, tuple[int, Callable[[str, Registry], list[int]]]] = {
+        names.BREAST_CANCER: (BREAST_CANCER_VERSIONS, _seed_breast_cancer),
+        names.DIGITS: (DIGITS_VERSIONS, _seed_digits),
+    }
+    results = []
+    existing = {m.name: m for m in registry.list_models()}
+    for model in models:
+        expected, build = builders[model]
+        summary = existing.get(model)
+        if summary is not None and summary.version_count >= expected and summary.champion is not None:
+            progress(f"{model}: already seeded ({summary.version_count} versions), skipped")
+            results.append(SeedResult(model, [], True, summary.champion, summary.challenger))
+            continue
+        if summary is not None:
+            # A half-seeded demo model (an interrupted earlier run): start it again.
+            progress(f"{model}: incomplete ({summary.version_count} versions), re-seeding")
+            registry.client.delete_registered_model(model)
+        progress(f"{model}: training {expected} versions")
+        created = build(experiment_id, registry)
+        champion, challenger = _set_demo_aliases(registry, model, progress)
+        results.append(SeedResult(model, created, False, champion, challenger))
+    return results
+
+
+def _set_demo_aliases(registry: Registry, model: str, progress: Callable[[str], None]) -> tuple[int, int]:
+    """Walk ``champion`` forward through each better version, then set ``challenger``.
+
+    The alias history then holds a realistic chain (v1 -> v2 -> v3), so the demo's
+    one-click rollback has somewhere to go.
+    """
+    versions = sorted(registry.list_versions(model), key=lambda v: v.version)
+    champion = versions[0]
+    registry.promote(model, champion.version, names.CHAMPION, actor="demo", reason="first version")
+    for v in versions[1:]:
+        if v.metrics.get("accuracy", 0.0) > champion.metrics.get("accuracy", 0.0):
+            registry.promote(
+                model,
+                v.version,
+                names.CHAMPION,
+                actor="demo",
+                reason=f"accuracy {v.metrics['accuracy']:.3f} > {champion.metrics.get('accuracy', 0):.3f}",
+            )
+            champion = v
+    runner_up = max(
+        (v for v in versions if v.version != champion.version),
+        key=lambda v: (v.metrics.get("accuracy", 0.0), v.version),
+    )
+    registry.promote(model, runner_up.version, names.CHALLENGER, actor="demo", reason="runner-up")
+    progress(f"{model}: champion v{champion.version}, challenger v{runner_up.version}")
+    return champion.version, runner_up.version
+
+
+def breast_cancer_split() -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
+    """The fixed train/held-out split of scikit-learn's breast-cancer data."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    data = load_breast_cancer(as_frame=True)
+    X, y = data.data.astype("float64"), data.target.astype("int64")
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y, random_state=SEED)
+    return X_train, X_test, y_train, y_test
+
+
+def _log_frames(frames: dict[str, pd.DataFrame]) -> None:
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for file_name, frame in frames.items():
+            path = Path(tmp) / file_name
+            frame.to_parquet(path, index=False)
+            mlflow.log_artifact(str(path), artifact_path=names.REFERENCE_DIR)
+
+
+def _seed_breast_cancer(experiment_id: str, registry: Registry) -> list[int]:
+    import mlflow
+    from mlflow.models import infer_signature
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.tree import DecisionTreeClassifier
+
+    X_train, X_test, y_train, y_test = breast_cancer_split()
+    grid = GridSearchCV(
+        RandomForestClassifier(n_estimators=200, random_state=SEED, n_jobs=-1),
+        param_grid={"max_depth": [4, None], "max_features": ["sqrt", 0.3]},
+        cv=3,
+        scoring="accuracy",
+        n_jobs=1,
+    )
+    candidates: list[tuple[str, str, Any, Callable[[Any], dict[str, Any]]]] = [
+        ("decision-stump", "A one-split decision tree: the baseline.",
+         DecisionTreeClassifier(max_depth=1, random_state=SEED), lambda m: m.get_params()),
+        ("gaussian-nb", "Gaussian naive Bayes.", GaussianNB(), lambda m: m.get_params()),
+        ("random-forest-grid", "200-tree random forest tuned with GridSearchCV (3-fold).", grid,
+         lambda m: {**m.best_params_, "n_estimators": 200, "cv_folds": 3, "cv_best_accuracy": m.best_score_}),
+    ]
+    created = []
+    for kind, description, estimator, params_of in candidates:
+        with mlflow.start_run(experiment_id=experiment_id, run_name=f"{names.BREAST_CANCER}-{kind}"):
+            estimator.fit(X_train, y_train)
+            model = estimator.best_estimator_ if hasattr(estimator, "best_estimator_") else estimator
+            proba = model.predict_proba(X_test)[:, 1]
+            pred = model.predict(X_test)
+            mlflow.log_params({k: v for k, v in params_of(estimator).items() if v is not None})
+            mlflow.log_metrics(
+                {
+                    "accuracy": float(accuracy_score(y_test, pred)),
+                    "f1": float(f1_score(y_test, pred)),
+                    "roc_auc": float(roc_auc_score(y_test, proba)),
+                }
+            )
+            _log_frames(
+                {
+                    "reference.parquet": X_train.assign(**{TARGET: y_train.values}),
+                    "holdout.parquet": X_test.assign(**{TARGET: y_test.values}),
+                }
+            )
+            info = sklearn_skops.log_model(
+                model,
+                signature=infer_signature(X_train, model.predict(X_train)),
+                input_example=X_train.head(3),
+                registered_model_name=names.BREAST_CANCER,
+            )
+            version = int(info.registered_model_version)
+            _tag_version(registry, names.BREAST_CANCER, version, "sklearn", kind, description)
+            created.append(version)
+    return created
+
+
+def digits_images() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Scikit-learn's 8×8 digits upscaled to 28×28 uint8 images, split train/held-out."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    images = np.stack(
+        [
+            np.asarray(
+                Image.fromarray((img * (255.0 / 16.0)).astype(np.uint8)).resize(
+                    (DIGITS_SIZE, DIGITS_SIZE), Image.Resampling.BILINEAR
+                )
+            )
+            for img in digits.images
+        ]
+    )
+    X_train, X_test, y_train, y_test = train_test_split(
+        images, digits.target.astype("int64"), test_size=0.25, stratify=digits.target, random_state=SEED
+    )
+    return X_train, X_test, y_train, y_test
+
+
+def _seed_digits(experiment_id: str, registry: Registry) -> list[int]:
+    import keras
+    import mlflow
+
+    X_train, X_test, y_train, y_test = digits_images()
+    spec = InputSpec(
+        height=DIGITS_SIZE,
+        width=DIGITS_SIZE,
+        channels=1,
+        scale=255.0,
+        invert=True,
+        center=True,
+        class_names=[str(d) for d in range(10)],
+    )
+    x_train = (X_train.astype("float32") / spec.scale)[..., None]
+    x_test = (X_test.astype("float32") / spec.scale)[..., None]
+    configs = [
+        ("cnn-small", "One 8-filter convolution, 1 epoch: quick and rough.", (8,), 1),
+        ("cnn", "Two convolutions (16, 32 filters), 8 epochs.", (16, 32), 8),
+    ]
+    created = []
+    for kind, description, filters, epochs in configs:
+        keras.utils.set_random_seed(SEED)
+        layers: list[Any] = [keras.Input((DIGITS_SIZE, DIGITS_SIZE, 1))]
+        for f in filters:
+            layers += [keras.layers.Conv2D(f, 3, activation="relu"), keras.layers.MaxPooling2D()]
+        layers += [
+            keras.layers.Flatten(),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+        model = keras.Sequential(layers, name=f"digits_{kind.replace('-', '_')}")
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        with mlflow.start_run(experiment_id=experiment_id, run_name=f"{names.DIGITS}-{kind}"):
+            model.fit(x_train, y_train, epochs=epochs, batch_size=64, verbose=0)
+            _, accuracy = model.evaluate(x_test, y_test, verbose=0)
+            mlflow.log_params({"filters": ",".join(map(str, filters)), "epochs": epochs, "batch_size": 64})
+            mlflow.log_metrics({"accuracy": float(accuracy)})
+            _log_frames(
+                {
+                    "reference.parquet": _image_frame(X_train, y_train),
+                    "holdout.parquet": _image_frame(X_test, y_test),
+                }
+            )
+            from core.flavors import keras_model
+            from mlflow.models import infer_signature
+
+            info = keras_model.log_model(
+                model,
+                spec,
+                signature=infer_signature(x_test[:5], model(x_test[:5]).numpy()),
+                registered_model_name=names.DIGITS,
+            )
+            version = int(info.registered_model_version)
+            _tag_version(registry, names.DIGITS, version, "keras", kind, description)
+            created.append(version)
+    return created
+
+
+def _image_frame(images: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """Images as one row each: flattened pixels in ``pixels`` (bytes), shape, and the label."""
+    return pd.DataFrame(
+        {
+            "pixels": [img.tobytes() for img in images],
+            "height": images.shape[1],
+            "width": images.shape[2],
+            TARGET: labels,
+        }
+    )
+
+
+def _tag_version(registry: Registry, model: str, version: int, flavor: str, kind: str, description: str) -> None:
+    client = registry.client
+    client.set_model_version_tag(model, str(version), names.TAG_FLAVOR, flavor)
+    client.set_model_version_tag(model, str(version), names.TAG_KIND, kind)
+    client.update_model_version(model, str(version), description=description)
+    client.set_registered_model_tag(model, "modelops.demo", "true")

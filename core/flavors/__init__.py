@@ -1,0 +1,1 @@
+"""One module per model backend; heavy imports (TensorFlow, skops) stay inside functions."""

@@ -1,0 +1,32 @@
+"""Names users and scripts rely on: model names, aliases, environment variables.
+
+One source of truth; everything else imports from here.
+"""
+
+from typing import Final
+
+CHAMPION: Final = "champion"
+CHALLENGER: Final = "challenger"
+ALIASES: Final = (CHAMPION, CHALLENGER)
+
+BREAST_CANCER: Final = "breast-cancer"
+DIGITS: Final = "digits"
+DEMO_MODELS: Final = (BREAST_CANCER, DIGITS)
+
+ENV_HOME: Final = "MODELOPS_HOME"
+ENV_TRACKING_URI: Final = "MLFLOW_TRACKING_URI"
+ENV_DB_URL: Final = "MODELOPS_DB_URL"
+ENV_API_URL: Final = "MODELOPS_API_URL"
+ENV_API_TOKEN: Final = "MODELOPS_API_TOKEN"
+ENV_ACTOR: Final = "MODELOPS_ACTOR"
+
+EXPERIMENT: Final = "modelops-demo"
+
+# Artifact paths inside a registered version's run.
+REFERENCE_DIR: Final = "reference"
+INPUT_SPEC_FILE: Final = "input_spec.json"
+
+# Tags written on model versions.
+TAG_FLAVOR: Final = "modelops.flavor"
+TAG_KIND: Final = "modelops.kind"
+TAG_DESCRIPTION: Final = "modelops.description"
