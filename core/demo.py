@@ -17,6 +17,7 @@ import pandas as pd
 
 from core import names
 from core.config import Settings
+from core.errors import RegistryUnavailableError
 from core.flavors import sklearn_skops
 from core.flavors.keras_model import InputSpec
 from core.registry import Registry
@@ -53,13 +54,17 @@ def configure_mlflow(settings: Settings) -> str:
     mlflow.set_tracking_uri(settings.tracking_uri)
     mlflow.set_registry_uri(settings.tracking_uri)
     experiment = mlflow.get_experiment_by_name(names.EXPERIMENT)
-    if experiment is not None:
-        return experiment.experiment_id
-    local = settings.tracking_uri.startswith("sqlite:")
-    return mlflow.create_experiment(
-        names.EXPERIMENT,
-        artifact_location=settings.artifact_root.as_uri() if local else None,
-    )
+    if experiment is None:
+        local = settings.tracking_uri.startswith("sqlite:")
+        experiment_id = mlflow.create_experiment(
+            names.EXPERIMENT,
+            artifact_location=settings.artifact_root.as_uri() if local else None,
+        )
+    else:
+        experiment_id = experiment.experiment_id
+    # Runs started without an explicit experiment must not fall into "Default" (./mlruns).
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
 
 
 def seed_demo(
@@ -76,13 +81,16 @@ def seed_demo(
         progress: Called with a short line for each step.
     """
     registry = Registry.from_settings(settings)
-    experiment_id = configure_mlflow(settings)
+    existing = {m.name: m for m in registry.list_models()}  # fails fast, typed, if unreachable
+    try:
+        experiment_id = configure_mlflow(settings)
+    except Exception as exc:
+        raise RegistryUnavailableError(f"cannot prepare the demo experiment at {settings.tracking_uri!r}: {exc}") from exc
     builders: dict[str, tuple[int, Callable[[str, Registry], list[int]]]] = {
         names.BREAST_CANCER: (BREAST_CANCER_VERSIONS, _seed_breast_cancer),
         names.DIGITS: (DIGITS_VERSIONS, _seed_digits),
     }
     results = []
-    existing = {m.name: m for m in registry.list_models()}
     for model in models:
         expected, build = builders[model]
         summary = existing.get(model)

@@ -113,12 +113,11 @@ class Registry:
     network errors never escape untranslated.
     """
 
-    def __init__(self, tracking_uri: str, store: Store, artifact_root: str | None = None) -> None:
+    def __init__(self, tracking_uri: str, store: Store) -> None:
         from mlflow import MlflowClient  # lazy: importing mlflow costs ~1 s
 
         self.tracking_uri = tracking_uri
         self.store = store
-        self.artifact_root = artifact_root
         try:
             self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         except Exception as exc:
@@ -130,12 +129,7 @@ class Registry:
     def from_settings(cls, settings: Settings) -> Registry:
         """A registry for the configured tracking URI and store."""
         settings.ensure_home()
-        local = settings.tracking_uri.startswith(("sqlite:", "file:")) or "://" not in settings.tracking_uri
-        return cls(
-            settings.tracking_uri,
-            Store(settings.db_url),
-            artifact_root=settings.artifact_root.as_uri() if local else None,
-        )
+        return cls(settings.tracking_uri, Store(settings.db_url))
 
     # -- error translation --------------------------------------------------------------
     @contextmanager

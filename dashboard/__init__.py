@@ -1,0 +1,1 @@
+"""Streamlit shell: the entry script, shared widgets, caching and session-state keys."""

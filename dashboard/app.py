@@ -1,0 +1,32 @@
+"""Dashboard entry point: ``streamlit run dashboard/app.py``.
+
+Declares the pages with ``st.navigation``; each page is a thin script in ``pages/``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run` puts only dashboard/ on sys.path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+PAGES = ROOT / "pages"
+
+
+def main() -> None:
+    """Configure the app and run the selected page."""
+    st.set_page_config(page_title="ModelOps", page_icon=":material/model_training:", layout="wide")
+    navigation = st.navigation(
+        [
+            st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
+            st.Page(PAGES / "registry.py", title="Registry", icon=":material/inventory_2:", url_path="registry"),
+        ]
+    )
+    navigation.run()
+
+
+main()

@@ -1,0 +1,74 @@
+"""All Streamlit caching lives here: shared clients (cache_resource) and tables (cache_data).
+
+Cached functions take plain strings (the URIs) so that two dashboards with different
+settings in one process never share entries.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.config import Settings
+from core.registry import ModelSummary, Registry, VersionInfo
+from core.store import AliasMove
+
+REGISTRY_TTL_S = 15
+
+
+def settings() -> Settings:
+    """The settings of this process (read from the environment on every rerun; cheap)."""
+    return Settings.from_env()
+
+
+@st.cache_resource(show_spinner=False)
+def _registry(tracking_uri: str, db_url: str) -> Registry:
+    return Registry.from_settings(settings())
+
+
+def registry() -> Registry:
+    """The shared registry facade for the configured tracking URI and store."""
+    s = settings()
+    return _registry(s.tracking_uri, s.db_url)
+
+
+@st.cache_data(ttl=REGISTRY_TTL_S, show_spinner=False)
+def models(tracking_uri: str, db_url: str) -> list[ModelSummary]:
+    """Registered models (cached briefly; cleared after every alias move)."""
+    return registry().list_models()
+
+
+@st.cache_data(ttl=REGISTRY_TTL_S, show_spinner=False)
+def versions(tracking_uri: str, db_url: str, model: str) -> list[VersionInfo]:
+    """Versions of one model, newest first."""
+    return registry().list_versions(model)
+
+
+@st.cache_data(ttl=REGISTRY_TTL_S, show_spinner=False)
+def history(tracking_uri: str, db_url: str, model: str | None, limit: int | None) -> list[AliasMove]:
+    """Alias moves, newest first."""
+    return registry().history(model, limit=limit)
+
+
+def list_models() -> list[ModelSummary]:
+    """Registered models for the current settings."""
+    s = settings()
+    return models(s.tracking_uri, s.db_url)
+
+
+def list_versions(model: str) -> list[VersionInfo]:
+    """Versions of ``model`` for the current settings."""
+    s = settings()
+    return versions(s.tracking_uri, s.db_url, model)
+
+
+def list_history(model: str | None = None, limit: int | None = None) -> list[AliasMove]:
+    """Alias moves for the current settings."""
+    s = settings()
+    return history(s.tracking_uri, s.db_url, model, limit)
+
+
+def registry_changed() -> None:
+    """Forget cached registry reads after an alias move."""
+    models.clear()
+    versions.clear()
+    history.clear()

@@ -1,0 +1,36 @@
+"""Overview: every registered model with its champion and challenger, and the latest alias moves."""
+
+import streamlit as st
+
+from core import names
+from core.plots import HEADLINE_METRICS
+from core.registry import history_frame
+from dashboard import components, resources
+
+st.title("Overview")
+
+with components.errors_as_messages():
+    models = resources.list_models()
+    if not models:
+        components.empty_registry_notice()
+        st.stop()
+    for model in models:
+        versions = {v.version: v for v in resources.list_versions(model.name)}
+        with st.container(border=True, key=f"overview-{model.name}"):
+            st.subheader(model.name)
+            st.markdown(components.alias_badges(model.aliases))
+            cols = st.columns(2)
+            for col, alias in zip(cols, names.ALIASES, strict=True):
+                version = versions.get(model.aliases.get(alias, -1))
+                with col:
+                    if version is None:
+                        st.caption(f"no {alias}")
+                        continue
+                    st.markdown(f"**{alias}: v{version.version}** — {version.description or version.tags.get(names.TAG_KIND, '')}")
+                    shown = [m for m in HEADLINE_METRICS if m in version.metrics]
+                    for metric_col, metric in zip(st.columns(max(len(shown), 1)), shown, strict=False):
+                        metric_col.metric(metric, f"{version.metrics[metric]:.3f}")
+            st.caption(f"{model.version_count} versions · latest v{model.latest_version}")
+
+    st.subheader("Latest alias moves")
+    st.dataframe(history_frame(resources.list_history(limit=10)), hide_index=True, width="stretch")

@@ -1,0 +1,92 @@
+"""Registry: versions side by side, compare, promote, one-click roll back, alias history."""
+
+import streamlit as st
+
+from core import names
+from core.errors import NoEarlierChampionError
+from core.plots import champion_timeline_figure, version_metrics_figure
+from core.registry import history_frame, versions_frame
+from dashboard import components, resources, state
+
+st.title("Registry")
+components.flash()
+
+with components.errors_as_messages():
+    models = resources.list_models()
+    if not models:
+        components.empty_registry_notice()
+        st.stop()
+    name = components.model_picker(models)
+    model = next(m for m in models if m.name == name)
+    versions = resources.list_versions(name)
+    registry = resources.registry()
+
+    with st.container(key="alias-badges"):
+        st.markdown(components.alias_badges(model.aliases))
+
+    st.subheader("Versions")
+    st.dataframe(versions_frame(versions), hide_index=True, width="stretch", key="versions-table")
+    st.plotly_chart(version_metrics_figure(versions), width="stretch")
+
+    numbers = [v.version for v in versions]
+    if len(numbers) >= 2:
+        st.subheader("Compare two versions")
+        left, right = st.columns(2)
+        default_a = model.challenger if model.challenger in numbers else numbers[-1]
+        default_b = model.champion if model.champion in numbers else numbers[0]
+        a = left.selectbox("Version A", numbers, index=numbers.index(default_a), key=state.COMPARE_A)
+        b = right.selectbox("Version B", numbers, index=numbers.index(default_b), key=state.COMPARE_B)
+        comparison = registry.compare(name, a, b)
+        left.markdown("**Metrics** (delta = B − A)")
+        left.dataframe(comparison.metrics, hide_index=True, width="stretch")
+        right.markdown("**Parameters that differ**")
+        if comparison.params.empty:
+            right.caption("Same parameters.")
+        else:
+            right.dataframe(comparison.params, hide_index=True, width="stretch")
+
+    st.subheader("Promote")
+    cols = st.columns([1, 1, 2, 1], vertical_alignment="bottom")
+    version = cols[0].selectbox("Version", numbers, key=state.PROMOTE_VERSION)
+    alias = cols[1].selectbox("Alias", names.ALIASES, key=state.PROMOTE_ALIAS)
+    reason = cols[2].text_input("Reason", key=state.PROMOTE_REASON, max_chars=500)
+    if cols[3].button("Promote", type="primary", key="promote"):
+        move = registry.promote(name, version, alias, reason=reason)
+        resources.registry_changed()
+        before = f"v{move.from_version}" if move.from_version else "none"
+        st.session_state[state.FLASH] = f"{alias}: {before} → v{move.to_version}"
+        st.rerun()
+
+    st.subheader("Roll back")
+    try:
+        current, previous = registry.rollback_target(name) if model.champion else (None, None)
+    except NoEarlierChampionError as exc:
+        current, previous = model.champion, None
+        st.caption(str(exc))
+    if current is None:
+        st.caption(f"{name} has no champion.")
+    elif previous is not None:
+        if not st.session_state.get(state.CONFIRM_ROLLBACK):
+            if st.button(f"Roll back champion: v{current} → v{previous}", key="rollback"):
+                st.session_state[state.CONFIRM_ROLLBACK] = True
+                st.rerun()
+        else:
+            with st.container(border=True, key="rollback-confirm"):
+                st.warning(f"Move **champion** of **{name}** from v{current} back to v{previous}?")
+                why = st.text_input("Reason (optional)", key=state.ROLLBACK_REASON, max_chars=500)
+                yes, no = st.columns(2)
+                if yes.button("Confirm roll back", type="primary", key="rollback-confirm-button"):
+                    st.session_state[state.CONFIRM_ROLLBACK] = False
+                    move = registry.rollback(name, reason=why)
+                    resources.registry_changed()
+                    st.session_state[state.FLASH] = f"champion: v{move.from_version} → v{move.to_version}"
+                    st.rerun()
+                if no.button("Cancel", key="rollback-cancel"):
+                    st.session_state[state.CONFIRM_ROLLBACK] = False
+                    st.rerun()
+
+    st.subheader("Alias history")
+    moves = resources.list_history(name)
+    if moves:
+        st.plotly_chart(champion_timeline_figure(moves), width="stretch")
+    st.dataframe(history_frame(moves), hide_index=True, width="stretch")

@@ -1,0 +1,82 @@
+"""Demo seeding is idempotent; the CLI answers --help and reports what it did."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from mlflow import MlflowClient
+
+from core import names
+from core.config import Settings
+from core.demo import seed_demo
+from core.flavors.keras_model import InputSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_seeding_twice_adds_nothing(seeded_home: Settings) -> None:
+    results = seed_demo(seeded_home, progress=lambda _l: None)
+    assert all(r.skipped for r in results)
+    client = MlflowClient(seeded_home.tracking_uri, seeded_home.tracking_uri)
+    assert len(client.search_model_versions(f"name='{names.BREAST_CANCER}'")) == 3
+    assert len(client.search_model_versions(f"name='{names.DIGITS}'")) == 2
+
+
+def test_versions_carry_reference_data_and_input_spec(seeded_home: Settings) -> None:
+    import mlflow.artifacts
+    import pandas as pd
+
+    client = MlflowClient(seeded_home.tracking_uri, seeded_home.tracking_uri)
+    bc = client.get_model_version_by_alias(names.BREAST_CANCER, names.CHAMPION)
+    ref = pd.read_parquet(
+        mlflow.artifacts.download_artifacts(
+            run_id=bc.run_id, artifact_path=f"{names.REFERENCE_DIR}/reference.parquet",
+            tracking_uri=seeded_home.tracking_uri,
+        )
+    )
+    assert "target" in ref.columns and len(ref) > 300 and ref.shape[1] == 31
+    digits = client.get_model_version_by_alias(names.DIGITS, names.CHAMPION)
+    spec_path = mlflow.artifacts.download_artifacts(
+        run_id=digits.run_id, artifact_path=names.INPUT_SPEC_FILE, tracking_uri=seeded_home.tracking_uri
+    )
+    spec = InputSpec.from_json(Path(spec_path).read_text())
+    assert (spec.height, spec.width, spec.channels) == (28, 28, 1)
+    assert spec.class_names == [str(d) for d in range(10)]
+    run = client.get_run(digits.run_id)
+    assert run.data.metrics["accuracy"] > 0.8
+    # Nothing landed in ./mlruns of the working directory: artifacts live under MODELOPS_HOME.
+    location = client.get_experiment(run.info.experiment_id).artifact_location
+    assert location.startswith("file://") and "mlruns" not in location
+
+
+def test_cli_help_and_idempotent_demo(seeded_home: Settings) -> None:
+    env = {**os.environ, names.ENV_HOME: str(seeded_home.home)}
+    help_out = subprocess.run(
+        [sys.executable, "-m", "core", "demo", "--help"], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert help_out.returncode == 0 and "--model" in help_out.stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "core", "demo", "--model", "breast-cancer"],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "breast-cancer: kept; champion v3, challenger v2" in out.stdout
+    assert not (ROOT / "mlruns").exists()
+
+
+def test_cli_reports_an_unreachable_registry_without_traceback(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        names.ENV_HOME: str(tmp_path),
+        names.ENV_TRACKING_URI: "http://127.0.0.1:9",
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "core", "demo"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
+    )
+    assert out.returncode == 2
+    assert out.stderr.startswith("error:") and "127.0.0.1:9" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -1,0 +1,168 @@
+"""The registry facade against a real MLflow SQLite registry and a real SQLite store."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+from mlflow import MlflowClient
+
+from core import names
+from core.config import Settings
+from core.errors import (
+    AliasNotFoundError,
+    InvalidInputError,
+    ModelNotFoundError,
+    NoEarlierChampionError,
+    RegistryUnavailableError,
+    VersionNotFoundError,
+)
+from core.registry import Registry, history_frame, versions_frame
+
+BC = names.BREAST_CANCER
+
+
+def test_lists_demo_models_with_aliases(registry: Registry) -> None:
+    models = {m.name: m for m in registry.list_models()}
+    assert set(models) == {names.BREAST_CANCER, names.DIGITS}
+    bc = models[BC]
+    assert bc.version_count >= 3 and bc.latest_version == 3
+    assert bc.champion == 3 and bc.challenger == 2
+    assert models[names.DIGITS].version_count >= 2
+    assert models[names.DIGITS].champion is not None
+
+
+def test_versions_carry_metrics_params_tags_and_run(registry: Registry) -> None:
+    versions = registry.list_versions(BC)
+    assert [v.version for v in versions] == [3, 2, 1]
+    for v in versions:
+        assert {"accuracy", "f1", "roc_auc"} <= set(v.metrics)
+        assert v.run_id and v.created_at.tzinfo is not None
+        assert v.tags[names.TAG_FLAVOR] == "sklearn"
+    forest = versions[0]
+    assert forest.aliases == (names.CHAMPION,)
+    assert forest.params["n_estimators"] == "200" and "cv_best_accuracy" in forest.params
+    # The champion is the best held-out model.
+    assert forest.metrics["accuracy"] == max(v.metrics["accuracy"] for v in versions)
+    frame = versions_frame(versions)
+    assert list(frame["version"]) == [3, 2, 1] and "accuracy" in frame.columns
+
+
+def test_resolve_alias_and_compare(registry: Registry) -> None:
+    assert registry.resolve_alias(BC, names.CHAMPION) == 3
+    cmp = registry.compare(BC, 2, 3)
+    acc = cmp.metrics.set_index("metric").loc["accuracy"]
+    assert acc["delta"] == pytest.approx(acc["v3"] - acc["v2"])
+    assert not cmp.params.empty  # naive Bayes and a forest share no parameters
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda r: r.get_model("no-such-model"), ModelNotFoundError),
+        (lambda r: r.list_versions("no-such-model"), ModelNotFoundError),
+        (lambda r: r.get_version(BC, 99), VersionNotFoundError),
+        (lambda r: r.get_version(BC, 0), InvalidInputError),
+        (lambda r: r.get_version(BC, "abc"), InvalidInputError),
+        (lambda r: r.resolve_alias(BC, "production"), InvalidInputError),
+        (lambda r: r.get_model(""), InvalidInputError),
+        (lambda r: r.promote(BC, 99), VersionNotFoundError),
+        (lambda r: r.promote("no-such-model", 1), ModelNotFoundError),
+        (lambda r: r.rollback("no-such-model"), ModelNotFoundError),
+    ],
+)
+def test_bad_input_raises_typed_errors(registry: Registry, call, error) -> None:
+    with pytest.raises(error) as info:
+        call(registry)
+    assert str(info.value)  # a message a user can read
+
+
+def test_missing_alias(registry: Registry) -> None:
+    MlflowClient(registry.tracking_uri, registry.tracking_uri).delete_registered_model_alias(BC, names.CHALLENGER)
+    with pytest.raises(AliasNotFoundError, match="challenger"):
+        registry.resolve_alias(BC, names.CHALLENGER)
+
+
+def test_promote_moves_alias_and_records_history(registry: Registry) -> None:
+    move = registry.promote(BC, 1, names.CHALLENGER, actor="alice", reason="try the stump")
+    assert (move.from_version, move.to_version, move.action) == (2, 1, "promote")
+    assert int(MlflowClient(registry.tracking_uri, registry.tracking_uri).get_model_version_by_alias(BC, names.CHALLENGER).version) == 1
+    latest = registry.history(BC, limit=1)[0]
+    assert (latest.alias, latest.actor, latest.reason) == (names.CHALLENGER, "alice", "try the stump")
+    assert list(history_frame(registry.history(BC)).columns)[:3] == ["when", "model", "alias"]
+
+
+def test_rollback_walks_back_through_earlier_champions(registry: Registry) -> None:
+    assert registry.rollback_target(BC) == (3, 2)
+    first = registry.rollback(BC, reason="bad AUC")
+    assert (first.from_version, first.to_version, first.action) == (3, 2, "rollback")
+    assert int(MlflowClient(registry.tracking_uri, registry.tracking_uri).get_model_version_by_alias(BC, names.CHAMPION).version) == 2
+    second = registry.rollback(BC)
+    assert (second.from_version, second.to_version) == (2, 1)
+    with pytest.raises(NoEarlierChampionError, match="no earlier champion"):
+        registry.rollback(BC)
+    assert registry.resolve_alias(BC, names.CHAMPION) == 1
+
+
+def test_rollback_after_repromotion_returns_to_the_previous_holder(registry: Registry) -> None:
+    registry.rollback(BC)  # 3 -> 2
+    registry.promote(BC, 3)  # 2 -> 3
+    assert registry.rollback(BC).to_version == 2
+
+
+def test_rollback_trusts_the_registry_when_alias_moved_outside(registry: Registry) -> None:
+    MlflowClient(registry.tracking_uri, registry.tracking_uri).set_registered_model_alias(BC, names.CHAMPION, "1")
+    move = registry.rollback(BC)
+    assert (move.from_version, move.to_version) == (1, 3)
+
+
+def test_rollback_without_history_is_a_clear_error(empty_home: Settings) -> None:
+    from core.demo import configure_mlflow
+
+    configure_mlflow(empty_home)
+    client = MlflowClient(empty_home.tracking_uri, empty_home.tracking_uri)
+    client.create_registered_model("solo")
+    reg = Registry.from_settings(empty_home)
+    with pytest.raises(AliasNotFoundError, match="no champion"):
+        reg.rollback("solo")
+
+
+def test_concurrent_rollbacks_are_serialised_and_both_recorded(registry: Registry, seeded_home: Settings) -> None:
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+
+    def worker() -> None:
+        reg = Registry.from_settings(seeded_home)
+        barrier.wait()
+        try:
+            results.append(reg.rollback(BC, actor=threading.current_thread().name))
+        except Exception as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=worker, name=f"t{i}") for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    moves = sorted((r for r in results), key=lambda m: m.id)  # type: ignore[attr-defined]
+    assert [(m.from_version, m.to_version) for m in moves] == [(3, 2), (2, 1)]
+    assert registry.resolve_alias(BC, names.CHAMPION) == 1
+    recorded = [m for m in registry.history(BC, names.CHAMPION) if m.action == "rollback"]
+    assert len(recorded) == 2
+
+
+def test_empty_registry_lists_nothing(empty_home: Settings) -> None:
+    assert Registry.from_settings(empty_home).list_models() == []
+
+
+def test_unreachable_tracking_server_is_a_typed_error_fast(empty_home: Settings) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket closes
+    reg = Registry(f"http://127.0.0.1:{port}", Registry.from_settings(empty_home).store)
+    started = time.monotonic()
+    with pytest.raises(RegistryUnavailableError, match=f"127.0.0.1:{port}"):
+        reg.list_models()
+    assert time.monotonic() - started < 30
