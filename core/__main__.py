@@ -31,8 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train and register the demo models from data inside scikit-learn; "
         "models that are already seeded are left alone.",
     )
-    demo.add_argument("--model", action="append", choices=["breast-cancer", "digits"],
-                      help="seed only this model (repeatable)")
+    demo.add_argument(
+        "--model", action="append", choices=["breast-cancer", "digits"], help="seed only this model (repeatable)"
+    )
     demo.set_defaults(func=_cmd_demo)
     return parser
 

@@ -85,7 +85,9 @@ def seed_demo(
     try:
         experiment_id = configure_mlflow(settings)
     except Exception as exc:
-        raise RegistryUnavailableError(f"cannot prepare the demo experiment at {settings.tracking_uri!r}: {exc}") from exc
+        raise RegistryUnavailableError(
+            f"cannot prepare the demo experiment at {settings.tracking_uri!r}: {exc}"
+        ) from exc
     builders: dict[str, tuple[int, Callable[[str, Registry], list[int]]]] = {
         names.BREAST_CANCER: (BREAST_CANCER_VERSIONS, _seed_breast_cancer),
         names.DIGITS: (DIGITS_VERSIONS, _seed_digits),
@@ -176,11 +178,19 @@ def _seed_breast_cancer(experiment_id: str, registry: Registry) -> list[int]:
         n_jobs=1,
     )
     candidates: list[tuple[str, str, Any, Callable[[Any], dict[str, Any]]]] = [
-        ("decision-stump", "A one-split decision tree: the baseline.",
-         DecisionTreeClassifier(max_depth=1, random_state=SEED), lambda m: m.get_params()),
+        (
+            "decision-stump",
+            "A one-split decision tree: the baseline.",
+            DecisionTreeClassifier(max_depth=1, random_state=SEED),
+            lambda m: m.get_params(),
+        ),
         ("gaussian-nb", "Gaussian naive Bayes.", GaussianNB(), lambda m: m.get_params()),
-        ("random-forest-grid", "200-tree random forest tuned with GridSearchCV (3-fold).", grid,
-         lambda m: {**m.best_params_, "n_estimators": 200, "cv_folds": 3, "cv_best_accuracy": m.best_score_}),
+        (
+            "random-forest-grid",
+            "200-tree random forest tuned with GridSearchCV (3-fold).",
+            grid,
+            lambda m: {**m.best_params_, "n_estimators": 200, "cv_folds": 3, "cv_best_accuracy": m.best_score_},
+        ),
     ]
     created = []
     for kind, description, estimator, params_of in candidates:
@@ -282,8 +292,9 @@ def _seed_digits(experiment_id: str, registry: Registry) -> list[int]:
                     "holdout.parquet": _image_frame(X_test, y_test),
                 }
             )
-            from core.flavors import keras_model
             from mlflow.models import infer_signature
+
+            from core.flavors import keras_model
 
             info = keras_model.log_model(
                 model,

@@ -121,9 +121,7 @@ class Registry:
         try:
             self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         except Exception as exc:
-            raise RegistryUnavailableError(
-                f"cannot open the MLflow registry at {tracking_uri!r}: {exc}"
-            ) from exc
+            raise RegistryUnavailableError(f"cannot open the MLflow registry at {tracking_uri!r}: {exc}") from exc
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Registry:
@@ -348,8 +346,7 @@ class Registry:
             if candidate != current and candidate in existing:
                 return candidate
         raise NoEarlierChampionError(
-            f"model {name!r} has no earlier champion than v{current} in the alias history; "
-            f"promote a version instead"
+            f"model {name!r} has no earlier champion than v{current} in the alias history; promote a version instead"
         )
 
     def _alias_or_none(self, name: str, alias: str) -> int | None:

@@ -95,18 +95,12 @@ class Store:
     def model_lock(self, model: str) -> Iterator[Connection]:
         """A transaction holding the per-model write lock; commits on success."""
         with contextlib.suppress(sa.exc.IntegrityError), self.engine.begin() as conn:
-            exists = conn.execute(
-                sa.select(model_locks.c.model).where(model_locks.c.model == model)
-            ).first()
+            exists = conn.execute(sa.select(model_locks.c.model).where(model_locks.c.model == model)).first()
             if exists is None:
                 conn.execute(model_locks.insert().values(model=model, moves=0))
         with self.engine.begin() as conn:
             # The UPDATE is the first statement so the lock is taken before anything is read.
-            conn.execute(
-                model_locks.update()
-                .where(model_locks.c.model == model)
-                .values(moves=model_locks.c.moves + 1)
-            )
+            conn.execute(model_locks.update().where(model_locks.c.model == model).values(moves=model_locks.c.moves + 1))
             yield conn
 
     @staticmethod

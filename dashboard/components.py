@@ -30,8 +30,7 @@ def alias_badges(aliases: dict[str, int]) -> str:
     if not aliases:
         return ":gray-badge[no aliases]"
     return " ".join(
-        f":{ALIAS_COLORS.get(alias, 'blue')}-badge[{alias} v{version}]"
-        for alias, version in sorted(aliases.items())
+        f":{ALIAS_COLORS.get(alias, 'blue')}-badge[{alias} v{version}]" for alias, version in sorted(aliases.items())
     )
 
 

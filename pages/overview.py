@@ -26,7 +26,8 @@ with components.errors_as_messages():
                     if version is None:
                         st.caption(f"no {alias}")
                         continue
-                    st.markdown(f"**{alias}: v{version.version}** — {version.description or version.tags.get(names.TAG_KIND, '')}")
+                    about = version.description or version.tags.get(names.TAG_KIND, "")
+                    st.markdown(f"**{alias}: v{version.version}** — {about}")
                     shown = [m for m in HEADLINE_METRICS if m in version.metrics]
                     for metric_col, metric in zip(st.columns(max(len(shown), 1)), shown, strict=False):
                         metric_col.metric(metric, f"{version.metrics[metric]:.3f}")

@@ -33,7 +33,8 @@ def test_versions_carry_reference_data_and_input_spec(seeded_home: Settings) -> 
     bc = client.get_model_version_by_alias(names.BREAST_CANCER, names.CHAMPION)
     ref = pd.read_parquet(
         mlflow.artifacts.download_artifacts(
-            run_id=bc.run_id, artifact_path=f"{names.REFERENCE_DIR}/reference.parquet",
+            run_id=bc.run_id,
+            artifact_path=f"{names.REFERENCE_DIR}/reference.parquet",
             tracking_uri=seeded_home.tracking_uri,
         )
     )
@@ -60,7 +61,11 @@ def test_cli_help_and_idempotent_demo(seeded_home: Settings) -> None:
     assert help_out.returncode == 0 and "--model" in help_out.stdout
     out = subprocess.run(
         [sys.executable, "-m", "core", "demo", "--model", "breast-cancer"],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     assert "breast-cancer: kept; champion v3, challenger v2" in out.stdout

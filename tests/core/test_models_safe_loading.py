@@ -52,8 +52,6 @@ def test_untrusted_type_is_refused_even_if_the_artifact_trusts_it(seeded_home: S
     model = make_pipeline(Doubler(), LogisticRegression(max_iter=5000)).fit(X, y)
     untrusted = [f"{Doubler.__module__}.Doubler"]
     with mlflow.start_run():
-        info = mlflow.sklearn.log_model(
-            model, name="m", serialization_format="skops", skops_trusted_types=untrusted
-        )
+        info = mlflow.sklearn.log_model(model, name="m", serialization_format="skops", skops_trusted_types=untrusted)
     with pytest.raises(UntrustedModelError, match="does not trust"):
         sklearn_skops.load_model(info.model_uri)

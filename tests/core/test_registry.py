@@ -24,6 +24,11 @@ from core.registry import Registry, history_frame, versions_frame
 BC = names.BREAST_CANCER
 
 
+def _client(registry: Registry) -> MlflowClient:
+    """A plain MLflow client on the same registry, to check what MLflow itself sees."""
+    return MlflowClient(registry.tracking_uri, registry.tracking_uri)
+
+
 def test_lists_demo_models_with_aliases(registry: Registry) -> None:
     models = {m.name: m for m in registry.list_models()}
     assert set(models) == {names.BREAST_CANCER, names.DIGITS}
@@ -80,7 +85,7 @@ def test_bad_input_raises_typed_errors(registry: Registry, call, error) -> None:
 
 
 def test_missing_alias(registry: Registry) -> None:
-    MlflowClient(registry.tracking_uri, registry.tracking_uri).delete_registered_model_alias(BC, names.CHALLENGER)
+    _client(registry).delete_registered_model_alias(BC, names.CHALLENGER)
     with pytest.raises(AliasNotFoundError, match="challenger"):
         registry.resolve_alias(BC, names.CHALLENGER)
 
@@ -88,7 +93,7 @@ def test_missing_alias(registry: Registry) -> None:
 def test_promote_moves_alias_and_records_history(registry: Registry) -> None:
     move = registry.promote(BC, 1, names.CHALLENGER, actor="alice", reason="try the stump")
     assert (move.from_version, move.to_version, move.action) == (2, 1, "promote")
-    assert int(MlflowClient(registry.tracking_uri, registry.tracking_uri).get_model_version_by_alias(BC, names.CHALLENGER).version) == 1
+    assert int(_client(registry).get_model_version_by_alias(BC, names.CHALLENGER).version) == 1
     latest = registry.history(BC, limit=1)[0]
     assert (latest.alias, latest.actor, latest.reason) == (names.CHALLENGER, "alice", "try the stump")
     assert list(history_frame(registry.history(BC)).columns)[:3] == ["when", "model", "alias"]
@@ -98,7 +103,7 @@ def test_rollback_walks_back_through_earlier_champions(registry: Registry) -> No
     assert registry.rollback_target(BC) == (3, 2)
     first = registry.rollback(BC, reason="bad AUC")
     assert (first.from_version, first.to_version, first.action) == (3, 2, "rollback")
-    assert int(MlflowClient(registry.tracking_uri, registry.tracking_uri).get_model_version_by_alias(BC, names.CHAMPION).version) == 2
+    assert int(_client(registry).get_model_version_by_alias(BC, names.CHAMPION).version) == 2
     second = registry.rollback(BC)
     assert (second.from_version, second.to_version) == (2, 1)
     with pytest.raises(NoEarlierChampionError, match="no earlier champion"):
@@ -113,7 +118,7 @@ def test_rollback_after_repromotion_returns_to_the_previous_holder(registry: Reg
 
 
 def test_rollback_trusts_the_registry_when_alias_moved_outside(registry: Registry) -> None:
-    MlflowClient(registry.tracking_uri, registry.tracking_uri).set_registered_model_alias(BC, names.CHAMPION, "1")
+    _client(registry).set_registered_model_alias(BC, names.CHAMPION, "1")
     move = registry.rollback(BC)
     assert (move.from_version, move.to_version) == (1, 3)
 

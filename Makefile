@@ -1,0 +1,51 @@
+# ModelOps — the two set-up commands are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+CHROMIUM ?= /usr/bin/chromium
+DASHBOARD_PORT ?= 8501
+
+.PHONY: run test lint bench install install-dev chromium clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+install: $(RUNTIME_STAMP)  ## create .venv and install the runtime dependencies
+
+install-dev: $(DEV_STAMP)  ## install the test and lint tools too
+
+chromium:  ## install Debian's Chromium for the browser tests (root; no Playwright download)
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		echo "installing chromium with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	fi
+	@test -x "$(CHROMIUM)" || { echo "error: $(CHROMIUM) is still missing"; exit 1; }
+
+run: install  ## seed the demo registry if empty, then start the dashboard (:8501) in the foreground
+	$(BIN)/python -m core demo
+	DASHBOARD_PORT=$(DASHBOARD_PORT) BIN=$(BIN) scripts/run-all.sh
+
+lint: install-dev  ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install-dev chromium lint  ## install test tools and run every test, browser tests included
+	$(BIN)/python -m pytest
+
+clean:  ## remove the venv and local state
+	rm -rf $(VENV) .modelops .pytest_cache .ruff_cache

@@ -1,0 +1,97 @@
+"""AppTest: every page renders with the demo data, with an empty registry, and with the registry down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+from streamlit.testing.v1 import AppTest
+
+from core import names
+from core.config import Settings
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+PAGES = ["../pages/overview.py", "../pages/registry.py"]
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=120)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_with_demo_data(seeded_home: Settings, page: str) -> None:
+    at = _app().run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    text = " ".join(m.value for m in at.markdown)
+    assert "champion v3" in text  # the breast-cancer badge
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_explains_an_empty_registry(empty_home: Settings, page: str) -> None:
+    at = _app().run()
+    at.switch_page(page).run()
+    assert not at.exception
+    assert any("no models yet" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_reports_an_unreachable_registry(
+    empty_home: Settings, monkeypatch: pytest.MonkeyPatch, page: str
+) -> None:
+    monkeypatch.setenv(names.ENV_TRACKING_URI, "http://127.0.0.1:9")
+    at = _app().run()
+    at.switch_page(page).run()
+    assert not at.exception
+    assert any("127.0.0.1:9" in e.value for e in at.error)
+
+
+def test_registry_rollback_asks_once_then_moves_the_champion(seeded_home: Settings) -> None:
+    at = _app().run()
+    at.switch_page("../pages/registry.py").run()
+    assert at.button(key="rollback").label == "Roll back champion: v3 → v2"
+    at.button(key="rollback").click().run()
+    assert "from v3 back to v2" in at.warning[0].value
+    at.text_input(key="rollback_reason").input("AUC dropped").run()
+    at.button(key="rollback-confirm-button").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["champion: v3 → v2"]
+    client = MlflowClient(seeded_home.tracking_uri, seeded_home.tracking_uri)
+    assert int(client.get_model_version_by_alias(names.BREAST_CANCER, names.CHAMPION).version) == 2
+    # The page now offers the next step back, and the history shows the reason.
+    assert at.button(key="rollback").label == "Roll back champion: v2 → v1"
+    history = at.dataframe[-1].value
+    assert history.iloc[0]["reason"] == "AUC dropped" and history.iloc[0]["action"] == "rollback"
+
+
+def test_registry_rollback_cancel_changes_nothing(seeded_home: Settings) -> None:
+    at = _app().run()
+    at.switch_page("../pages/registry.py").run()
+    at.button(key="rollback").click().run()
+    at.button(key="rollback-cancel").click().run()
+    client = MlflowClient(seeded_home.tracking_uri, seeded_home.tracking_uri)
+    assert int(client.get_model_version_by_alias(names.BREAST_CANCER, names.CHAMPION).version) == 3
+    assert at.button(key="rollback").label == "Roll back champion: v3 → v2"
+
+
+def test_registry_promote_moves_the_chosen_alias(seeded_home: Settings) -> None:
+    at = _app().run()
+    at.switch_page("../pages/registry.py").run()
+    at.selectbox(key="promote_version").select(1)
+    at.selectbox(key="promote_alias").select(names.CHALLENGER)
+    at.button(key="promote").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["challenger: v2 → v1"]
+    client = MlflowClient(seeded_home.tracking_uri, seeded_home.tracking_uri)
+    assert int(client.get_model_version_by_alias(names.BREAST_CANCER, names.CHALLENGER).version) == 1
+
+
+def test_registry_compare_shows_metric_deltas(seeded_home: Settings) -> None:
+    at = _app().run()
+    at.switch_page("../pages/registry.py").run()
+    metrics = at.dataframe[1].value.set_index("metric")
+    assert {"accuracy", "f1", "roc_auc"} <= set(metrics.index)
+    accuracy = metrics.loc["accuracy"]
+    assert accuracy["delta"] == pytest.approx(accuracy["v3"] - accuracy["v2"])
