@@ -21,6 +21,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from core.serving.app import serve
+
+    serve(host=args.host, port=args.port, workers=args.workers)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m core`` argument parser."""
     parser = argparse.ArgumentParser(prog="python -m core", description="ModelOps command line.")
@@ -35,6 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", action="append", choices=["breast-cancer", "digits"], help="seed only this model (repeatable)"
     )
     demo.set_defaults(func=_cmd_demo)
+    srv = sub.add_parser(
+        "serve",
+        help="run the prediction service",
+        description="Serve every registered model's champion and challenger over HTTP (OpenAPI at /docs).",
+    )
+    srv.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    srv.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    srv.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    srv.set_defaults(func=_cmd_serve)
     return parser
 
 

@@ -35,3 +35,7 @@ class InvalidInputError(ModelOpsError):
 
 class UntrustedModelError(ModelOpsError):
     """A stored model is not in a format we load safely (no pickle) or holds untrusted types."""
+
+
+class RequestNotFoundError(ModelOpsError):
+    """No served request has the given id (feedback for an unknown request)."""

@@ -40,6 +40,41 @@ model_locks = sa.Table(
     sa.Column("moves", sa.Integer, nullable=False, default=0),
 )
 
+predictions = sa.Table(
+    "predictions",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("model", sa.String(256), nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("arm", sa.String(32), nullable=False),
+    sa.Column("routing_key", sa.String(256), nullable=True),
+    sa.Column("inputs", sa.Text, nullable=False),  # JSON records
+    sa.Column("outputs", sa.Text, nullable=False),  # JSON list of predicted labels
+    sa.Column("probabilities", sa.Text, nullable=True),  # JSON list of lists
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, default="ok"),
+)
+
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.String(64), nullable=False, index=True),
+    sa.Column("label", sa.Text, nullable=False),  # JSON
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+traffic = sa.Table(
+    "traffic",
+    metadata,
+    sa.Column("model", sa.String(256), primary_key=True),
+    sa.Column("challenger_share", sa.Float, nullable=False),
+    sa.Column("shadow", sa.Boolean, nullable=False, default=False),
+    sa.Column("updated_by", sa.String(256), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 
 @dataclass(frozen=True)
 class AliasMove:
@@ -59,7 +94,9 @@ class AliasMove:
 def _on_sqlite_connect(dbapi_conn: object, _record: object) -> None:
     cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
+    # FULL: a committed prediction-log batch survives power loss, not only a killed process;
+    # group commit keeps the fsync cost per request small.
+    cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
 

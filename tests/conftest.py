@@ -42,9 +42,13 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def seeded_home(seeded_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """A private copy of the seeded registry and store; the environment points at it."""
-    home = tmp_path / "home"
-    shutil.copytree(seeded_template, home)
-    yield _point_env_at(home, monkeypatch)
+    yield _point_env_at(copy_home(seeded_template, tmp_path / "home"), monkeypatch)
+
+
+def copy_home(template: Path, dest: Path) -> Path:
+    """A private copy of a seeded MODELOPS_HOME (registry, store and artifact paths)."""
+    shutil.copytree(template, dest)
+    return dest
 
 
 @pytest.fixture

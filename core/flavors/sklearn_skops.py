@@ -38,10 +38,17 @@ def load_model(model_uri: str, dst_path: str | None = None) -> Any:
             outside the trusted list.
     """
     import mlflow.artifacts
+
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=dst_path))
+    return load_local(local, model_uri)
+
+
+def load_local(local: Path, model_uri: str = "") -> Any:
+    """Load from an already downloaded model directory (see :func:`load_model`)."""
     import skops.io
     import yaml
 
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=dst_path))
+    model_uri = model_uri or str(local)
     mlmodel = yaml.safe_load((local / "MLmodel").read_text())
     flavor = (mlmodel.get("flavors") or {}).get("sklearn") or {}
     if flavor.get("serialization_format") != "skops":

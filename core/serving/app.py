@@ -1,0 +1,415 @@
+"""The FastAPI application: ``python -m core serve``.
+
+Routes are thin: they parse, call core functions (tabular parsing, routing, the model
+manager, the prediction log) and shape the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import Depends, FastAPI, File, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from core import __version__, names
+from core.config import Settings
+from core.errors import (
+    InvalidInputError,
+    ModelNotFoundError,
+    ModelOpsError,
+    RequestNotFoundError,
+    VersionNotFoundError,
+)
+from core.images import decode_image, preprocess
+from core.registry import current_actor
+from core.serving.config import ServiceConfig
+from core.serving.manager import Arm, ModelManager, ServedModel
+from core.serving.metrics import ServiceMetrics
+from core.serving.predlog import PredictionLog, PredictionRecord, record_feedback
+from core.serving.routing import SHADOW, TrafficConfig, choose_arm, save_traffic
+from core.serving.schemas import (
+    ClassifyResponse,
+    ClassScore,
+    ErrorResponse,
+    FeedbackRequest,
+    FeedbackResponse,
+    PredictRequest,
+    PredictResponse,
+    TrafficRequest,
+)
+from core.serving.tabular import payload_to_frame
+
+log = logging.getLogger(__name__)
+
+ERRORS = {
+    400: {"model": ErrorResponse},
+    404: {"model": ErrorResponse},
+    413: {"model": ErrorResponse},
+    422: {"model": ErrorResponse},
+    503: {"model": ErrorResponse},
+}
+AUTH_ERRORS = {401: {"model": ErrorResponse}, **ERRORS}
+
+
+class ServiceUnavailableError(ModelOpsError):
+    """The model exists but no version of it is loaded."""
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over the limit with 413 before the route reads them (pure ASGI)."""
+
+    def __init__(self, app: Any, json_limit: int, upload_limit: int) -> None:
+        self.app = app
+        self.json_limit = json_limit
+        self.upload_limit = upload_limit
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        limit = self.upload_limit if scope["path"].endswith("/classify") else self.json_limit
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(send, limit)
+            return
+        received = 0
+
+        async def limited_receive() -> dict:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await _too_large(send, limit)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Any, limit: int) -> None:
+    body = json.dumps({"detail": f"request body is larger than the limit of {limit:,} bytes"}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(settings: Settings | None = None, config: ServiceConfig | None = None) -> FastAPI:
+    """Build the service for ``settings`` (default: from the environment)."""
+    settings = settings or Settings.from_env()
+    config = config or ServiceConfig.from_env()
+    token = settings.resolve_api_token()
+    metrics = ServiceMetrics()
+    manager = ModelManager(settings, config, metrics)
+    prediction_log = PredictionLog(manager.registry.store, batch_max=config.log_batch_max)
+    require_token = Depends(BearerToken(token))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(manager.sync)
+        manager.start_polling()
+        yield
+        manager.stop()
+        prediction_log.close()
+
+    app = FastAPI(
+        title="ModelOps prediction service",
+        version=__version__,
+        description="MLflow-compatible predictions with A/B routing, zero-downtime version swaps, "
+        "a durable prediction log and Prometheus metrics.",
+        lifespan=lifespan,
+    )
+    app.state.manager = manager
+    app.state.prediction_log = prediction_log
+    app.state.metrics = metrics
+    app.add_middleware(BodyLimitMiddleware, json_limit=config.max_body_bytes, upload_limit=config.max_image_bytes)
+
+    # -- errors: always a JSON body naming the problem ------------------------------------
+    @app.exception_handler(_Unauthorized)
+    async def _unauthorized(request: Request, exc: _Unauthorized) -> JSONResponse:
+        return _reject(request, 401, str(exc), headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(ModelOpsError)
+    async def _modelops_error(request: Request, exc: ModelOpsError) -> JSONResponse:
+        status = 422
+        if isinstance(exc, (ModelNotFoundError, VersionNotFoundError, RequestNotFoundError)):
+            status = 404
+        elif isinstance(exc, ServiceUnavailableError):
+            status = 503
+        return _reject(request, status, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors():
+            if err.get("type") == "json_invalid":
+                problems.append(f"malformed JSON: {err.get('ctx', {}).get('error', err.get('msg'))}")
+                continue
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+            problems.append(f"{where}: {err.get('msg')}")
+        return _reject(request, 422, "; ".join(problems) or "invalid request")
+
+    def _reject(request: Request, status: int, detail: str, headers: dict | None = None) -> JSONResponse:
+        metrics.rejected.labels(_route_name(request), str(status)).inc()
+        return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+    # -- routes -------------------------------------------------------------------------------
+    @app.get("/healthz", tags=["health"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], summary="Every model with a champion serves it", responses=ERRORS)
+    async def readyz() -> JSONResponse:
+        ready = manager.ready()
+        body = {"ready": ready, "models": {m.name: m.state for m in manager.models.values()}}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics", response_class=PlainTextResponse)
+    async def prometheus_metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/v1/models", tags=["models"], summary="What is served: versions per arm, traffic, load state")
+    async def list_served() -> dict[str, Any]:
+        return manager.describe()
+
+    @app.post(
+        "/v1/models/{name}/predict",
+        tags=["predict"],
+        summary="Predict tabular rows (MLflow scoring protocol)",
+        response_model=PredictResponse,
+        responses=ERRORS,
+    )
+    async def predict(name: str, body: PredictRequest) -> PredictResponse:
+        started = time.perf_counter()
+        served = _served(name, "tabular")
+        arm = _pick_arm(served, body.routing_key)
+        frame = payload_to_frame(body.model_dump(), arm.handle.columns, config.max_rows)
+        proba = await arm.batcher.predict(frame)
+        classes = arm.handle.classes
+        labels = [classes[i] for i in np.argmax(proba, axis=1)]
+        request_id = uuid.uuid4().hex
+        records = frame.to_dict(orient="records")
+        await prediction_log.append(
+            PredictionRecord(
+                request_id=request_id,
+                model=name,
+                version=arm.version,
+                arm=arm.alias,
+                routing_key=body.routing_key,
+                inputs=records,
+                outputs=labels,
+                probabilities=proba.round(6).tolist(),
+                latency_ms=(time.perf_counter() - started) * 1000,
+                at=datetime.now(UTC),
+            )
+        )
+        _observe(name, arm, "predict", started, labels)
+        _shadow(served, body.routing_key, lambda shadow_arm: _shadow_predict(shadow_arm, frame, records, body))
+        return PredictResponse(
+            predictions=labels,
+            probabilities=proba.tolist(),
+            classes=classes,
+            model=name,
+            version=arm.version,
+            arm=arm.alias,
+            request_id=request_id,
+        )
+
+    async def _shadow_predict(arm: Arm, frame: Any, records: list, body: PredictRequest) -> None:
+        started = time.perf_counter()
+        proba = await arm.batcher.predict(frame)
+        labels = [arm.handle.classes[i] for i in np.argmax(proba, axis=1)]
+        prediction_log.append_nowait(
+            PredictionRecord(
+                request_id=uuid.uuid4().hex,
+                model=arm.handle.model_name,
+                version=arm.version,
+                arm=SHADOW,
+                routing_key=body.routing_key,
+                inputs=records,
+                outputs=labels,
+                probabilities=proba.round(6).tolist(),
+                latency_ms=(time.perf_counter() - started) * 1000,
+                at=datetime.now(UTC),
+            )
+        )
+
+    @app.post(
+        "/v1/models/{name}/classify",
+        tags=["predict"],
+        summary="Classify one image (multipart field `image`)",
+        response_model=ClassifyResponse,
+        responses=ERRORS,
+    )
+    async def classify(
+        name: str,
+        image: Annotated[UploadFile, File(description="PNG, JPEG, WebP, BMP, GIF or TIFF")],
+        k: Annotated[int, Query(ge=1, le=100, description="how many classes to return")] = 5,
+        routing_key: Annotated[str | None, Query(max_length=256)] = None,
+    ) -> ClassifyResponse:
+        started = time.perf_counter()
+        served = _served(name, "image")
+        arm = _pick_arm(served, routing_key)
+        data = await image.read(config.max_image_bytes + 1)
+        if len(data) > config.max_image_bytes:
+            raise InvalidInputError(f"the image is larger than the limit of {config.max_image_bytes:,} bytes")
+        spec = arm.handle.input_spec
+        assert spec is not None
+        decoded = await asyncio.to_thread(decode_image, data, max_pixels=config.max_image_pixels)
+        batch = preprocess(decoded, spec)[None, ...]
+        proba = (await asyncio.to_thread(arm.handle.predict_images, batch))[0]
+        order = np.argsort(proba)[::-1][: min(k, len(proba))]
+        classes = arm.handle.classes
+        top = [ClassScore(label=str(classes[i]), probability=float(proba[i])) for i in order]
+        request_id = uuid.uuid4().hex
+        await prediction_log.append(
+            PredictionRecord(
+                request_id=request_id,
+                model=name,
+                version=arm.version,
+                arm=arm.alias,
+                routing_key=routing_key,
+                inputs=[{"filename": image.filename, "bytes": len(data), "size": list(decoded.size)}],
+                outputs=[top[0].label],
+                probabilities=[proba.round(6).tolist()],
+                latency_ms=(time.perf_counter() - started) * 1000,
+                at=datetime.now(UTC),
+            )
+        )
+        _observe(name, arm, "classify", started, [top[0].label])
+        return ClassifyResponse(top_k=top, model=name, version=arm.version, arm=arm.alias, request_id=request_id)
+
+    @app.post(
+        "/v1/feedback",
+        tags=["predict"],
+        summary="Attach the true label to a served request",
+        response_model=FeedbackResponse,
+        responses=ERRORS,
+    )
+    async def post_feedback(body: FeedbackRequest) -> FeedbackResponse:
+        stored = await asyncio.to_thread(record_feedback, manager.registry.store, body.request_id, body.label)
+        return FeedbackResponse(**stored)
+
+    @app.put(
+        "/v1/models/{name}/traffic",
+        tags=["admin"],
+        summary="Set the A/B split (authenticated)",
+        responses=AUTH_ERRORS,
+        dependencies=[require_token],
+    )
+    async def put_traffic(name: str, body: TrafficRequest) -> dict[str, Any]:
+        served = manager.get(name)
+        config_ = TrafficConfig(name, body.challenger_share, body.shadow)
+        await asyncio.to_thread(save_traffic, manager.registry.store, config_, current_actor())
+        served.traffic = config_
+        return served.describe()
+
+    @app.post(
+        "/v1/admin/reload",
+        tags=["admin"],
+        summary="Follow the registry now: load and swap in moved aliases (authenticated)",
+        responses=AUTH_ERRORS,
+        dependencies=[require_token],
+    )
+    async def reload() -> dict[str, Any]:
+        return await asyncio.to_thread(manager.sync)
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _served(name: str, kind: str) -> ServedModel:
+        served = manager.get(name)
+        if names.CHAMPION not in served.arms:
+            raise ServiceUnavailableError(
+                f"model {name!r} has no loaded version yet" + (f": {served.last_error}" if served.last_error else "")
+            )
+        if served.kind != kind:
+            route = "predict" if served.kind == "tabular" else "classify"
+            raise InvalidInputError(f"model {name!r} is an {served.kind} model; use POST /v1/models/{name}/{route}")
+        return served
+
+    def _pick_arm(served: ServedModel, routing_key: str | None) -> Arm:
+        arms = dict(served.arms)  # one consistent snapshot, even if a swap lands meanwhile
+        alias = choose_arm(served.traffic or TrafficConfig(served.name), routing_key, names.CHALLENGER in arms)
+        return arms.get(alias) or arms[names.CHAMPION]
+
+    def _shadow(served: ServedModel, routing_key: str | None, run: Any) -> None:
+        traffic = served.traffic
+        challenger = served.arms.get(names.CHALLENGER)
+        if traffic is not None and traffic.shadow and challenger is not None:
+            task = asyncio.create_task(run(challenger))
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+
+    def _observe(name: str, arm: Arm, route: str, started: float, labels: list) -> None:
+        version = str(arm.version)
+        metrics.requests.labels(name, version, arm.alias, route, "200").inc()
+        metrics.latency.labels(name, version, arm.alias, route).observe(time.perf_counter() - started)
+        for label in labels:
+            metrics.predicted_class.labels(name, version, str(label)).inc()
+
+    return app
+
+
+_background: set[asyncio.Task] = set()
+
+
+class _Unauthorized(Exception):
+    pass
+
+
+class BearerToken(HTTPBearer):
+    """``Authorization: Bearer <token>`` must carry the service's token (constant-time check)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(auto_error=False, description="MODELOPS_API_TOKEN")
+        self._token = token.encode()
+
+    async def __call__(self, request: Request) -> HTTPAuthorizationCredentials:  # type: ignore[override]
+        creds = await super().__call__(request)
+        if creds is None:
+            raise _Unauthorized("missing bearer token: send 'Authorization: Bearer $MODELOPS_API_TOKEN'")
+        if not secrets.compare_digest(creds.credentials.encode(), self._token):
+            raise _Unauthorized("invalid bearer token")
+        return creds
+
+
+def _route_name(request: Request) -> str:
+    path = request.url.path
+    for route in ("predict", "classify", "feedback", "traffic", "reload"):
+        if path.endswith(route):
+            return route
+    return "other"
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Run the service with uvicorn (blocking)."""
+    import uvicorn
+
+    if workers > 1:
+        uvicorn.run("core.serving.app:create_app", factory=True, host=host, port=port, workers=workers)
+    else:
+        uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=False)

@@ -1,0 +1,54 @@
+"""Service tuning knobs, from the environment with defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Limits and timings of the prediction service.
+
+    Attributes:
+        poll_interval_s: How often the registry aliases are checked for moves.
+        max_batch_rows: Largest micro-batch handed to one predict call.
+        max_wait_ms: How long the first request of a batch waits for company. 0 (the default)
+            batches only what queued while the previous batch ran: no added latency when idle.
+        max_rows: Most rows one predict request may carry.
+        max_body_bytes: Largest JSON body accepted.
+        max_image_bytes: Largest uploaded image accepted by ``classify``.
+        max_image_pixels: Decompression-bomb guard: images with more pixels are refused.
+        log_batch_max: Most prediction-log records written in one commit.
+    """
+
+    poll_interval_s: float = 5.0
+    max_batch_rows: int = 256
+    max_wait_ms: float = 0.0
+    max_rows: int = 1000
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_image_bytes: int = 10 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    log_batch_max: int = 512
+
+    @classmethod
+    def from_env(cls) -> ServiceConfig:
+        """Read ``MODELOPS_*`` overrides from the environment."""
+        return cls(
+            poll_interval_s=_env_float("MODELOPS_POLL_INTERVAL_S", cls.poll_interval_s),
+            max_batch_rows=_env_int("MODELOPS_MAX_BATCH_ROWS", cls.max_batch_rows),
+            max_wait_ms=_env_float("MODELOPS_MAX_WAIT_MS", cls.max_wait_ms),
+            max_rows=_env_int("MODELOPS_MAX_ROWS", cls.max_rows),
+            max_body_bytes=_env_int("MODELOPS_MAX_BODY_BYTES", cls.max_body_bytes),
+            max_image_bytes=_env_int("MODELOPS_MAX_IMAGE_BYTES", cls.max_image_bytes),
+            max_image_pixels=_env_int("MODELOPS_MAX_IMAGE_PIXELS", cls.max_image_pixels),
+            log_batch_max=_env_int("MODELOPS_LOG_BATCH_MAX", cls.log_batch_max),
+        )

@@ -1,0 +1,207 @@
+"""Which versions are served, following the registry's aliases with zero-downtime swaps.
+
+A new version is loaded and warmed off the request path, then swapped in with a single
+reference assignment; requests already holding the old arm finish on it. A version that
+fails to load is never swapped in: the old one keeps serving and the error is reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from core import names
+from core.config import Settings
+from core.errors import ModelNotFoundError, ModelOpsError
+from core.registry import Registry
+from core.serving.batching import MicroBatcher
+from core.serving.config import ServiceConfig
+from core.serving.handles import ModelHandle, load_handle
+from core.serving.metrics import ServiceMetrics
+from core.serving.routing import TrafficConfig, load_traffic
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Arm:
+    """What one alias serves: a loaded handle and its batcher."""
+
+    alias: str
+    handle: ModelHandle
+    batcher: MicroBatcher
+
+    @property
+    def version(self) -> int:
+        """The served version number."""
+        return self.handle.version
+
+
+@dataclass
+class ServedModel:
+    """The serving state of one registered model."""
+
+    name: str
+    arms: dict[str, Arm] = field(default_factory=dict)
+    traffic: TrafficConfig | None = None
+    wanted: dict[str, int] = field(default_factory=dict)
+    last_error: str | None = None
+    last_error_at: float | None = None
+
+    @property
+    def kind(self) -> str | None:
+        """``tabular`` or ``image``, from the champion (``None`` until one is loaded)."""
+        arm = self.arms.get(names.CHAMPION)
+        return arm.handle.kind if arm else None
+
+    @property
+    def state(self) -> str:
+        """``ready`` when every wanted alias serves its version, ``degraded``/``failed`` otherwise."""
+        if names.CHAMPION not in self.arms:
+            return "failed" if self.last_error else "loading"
+        current = {a: arm.version for a, arm in self.arms.items()}
+        return "ready" if current == self.wanted else "degraded"
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready view for ``GET /v1/models``."""
+        traffic = self.traffic or TrafficConfig(self.name)
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "state": self.state,
+            "arms": {
+                alias: {"version": arm.version, "runtime": arm.handle.runtime, "loaded_at": arm.handle.loaded_at}
+                for alias, arm in self.arms.items()
+            },
+            "registry_aliases": dict(self.wanted),
+            "traffic": {
+                "champion_share": traffic.champion_share,
+                "challenger_share": traffic.challenger_share,
+                "shadow": traffic.shadow,
+            },
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+        }
+
+
+class ModelManager:
+    """Keeps every registered model's champion and challenger loaded."""
+
+    def __init__(self, settings: Settings, config: ServiceConfig, metrics: ServiceMetrics) -> None:
+        self.settings = settings
+        self.config = config
+        self.metrics = metrics
+        self.registry = Registry.from_settings(settings)
+        self.models: dict[str, ServedModel] = {}
+        self._handles: dict[tuple[str, int], Arm] = {}
+        self._sync_lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="predict")
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
+        self.last_sync_at: float | None = None
+        self.last_sync_error: str | None = None
+
+    # -- lookup ---------------------------------------------------------------------------
+    def get(self, name: str) -> ServedModel:
+        """The served state of ``name``; :class:`ModelNotFoundError` if it is not served."""
+        served = self.models.get(name)
+        if served is None:
+            raise ModelNotFoundError(f"model {name!r} is not served; GET /v1/models lists what is")
+        return served
+
+    def ready(self) -> bool:
+        """True when every model with a champion serves it."""
+        return bool(self.models) and all(names.CHAMPION in m.arms for m in self.models.values() if m.wanted)
+
+    # -- following the registry -----------------------------------------------------------
+    def sync(self) -> dict[str, Any]:
+        """Read aliases and traffic now, load what changed, swap it in; returns the state."""
+        with self._sync_lock:
+            try:
+                summaries = self.registry.list_models()
+                self.last_sync_error = None
+            except ModelOpsError as exc:
+                self.last_sync_error = str(exc)
+                log.warning("registry sync failed: %s", exc)
+                return self.describe()
+            for summary in summaries:
+                served = self.models.get(summary.name) or ServedModel(summary.name)
+                served.wanted = {a: v for a, v in summary.aliases.items() if a in names.ALIASES}
+                served.traffic = load_traffic(self.registry.store, summary.name)
+                for alias, version in served.wanted.items():
+                    current = served.arms.get(alias)
+                    if current is not None and current.version == version:
+                        continue
+                    arm = self._arm(summary.name, alias, version, served)
+                    if arm is not None:
+                        served.arms[alias] = arm  # the swap: one reference assignment
+                        self._publish(served)
+                        self.metrics.swaps.labels(summary.name, alias).inc()
+                for alias in list(served.arms):
+                    if alias not in served.wanted:
+                        del served.arms[alias]
+                        self._publish(served)
+                self.models[summary.name] = served
+            self.last_sync_at = time.time()
+            return self.describe()
+
+    def _arm(self, model: str, alias: str, version: int, served: ServedModel) -> Arm | None:
+        cached = self._handles.get((model, version))
+        if cached is not None:
+            return Arm(alias, cached.handle, cached.batcher)
+        try:
+            handle = load_handle(self.settings.tracking_uri, model, version)
+        except Exception as exc:
+            message = f"v{version} ({alias}) failed to load and was not swapped in: {exc}"
+            log.warning("%s: %s", model, message)
+            served.last_error, served.last_error_at = message, time.time()
+            self.metrics.load_failures.labels(model, str(version)).inc()
+            return None
+        batcher = MicroBatcher(
+            handle.predict_proba,
+            max_rows=self.config.max_batch_rows,
+            max_wait_ms=self.config.max_wait_ms,
+            executor=self._executor,
+        )
+        arm = Arm(alias, handle, batcher)
+        self._handles[(model, version)] = arm
+        return arm
+
+    def _publish(self, served: ServedModel) -> None:
+        gauge = self.metrics.served
+        for labels in list(gauge._metrics):  # drop the previous versions of this model
+            if labels[0] == served.name:
+                gauge.remove(*labels)
+        for alias, arm in served.arms.items():
+            gauge.labels(served.name, alias, str(arm.version), arm.handle.runtime).set(1)
+
+    def describe(self) -> dict[str, Any]:
+        """Everything ``GET /v1/models`` answers."""
+        return {
+            "models": [m.describe() for m in sorted(self.models.values(), key=lambda m: m.name)],
+            "last_sync_at": self.last_sync_at,
+            "last_sync_error": self.last_sync_error,
+        }
+
+    # -- background polling ----------------------------------------------------------------
+    def start_polling(self) -> None:
+        """Follow the registry every ``poll_interval_s`` in a background thread."""
+
+        def loop() -> None:
+            while not self._stop.wait(self.config.poll_interval_s):
+                try:
+                    self.sync()
+                except Exception:  # never let the poller die
+                    log.exception("registry poll failed")
+
+        self._poller = threading.Thread(target=loop, name="registry-poll", daemon=True)
+        self._poller.start()
+
+    def stop(self) -> None:
+        """Stop polling."""
+        self._stop.set()
+        self._executor.shutdown(wait=False, cancel_futures=True)

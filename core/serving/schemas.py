@@ -1,0 +1,92 @@
+"""Request and response models: the service's contract, as published at ``/docs``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PredictRequest(BaseModel):
+    """MLflow's scoring protocol plus an optional ``routing_key``. Send exactly one payload."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"dataframe_split": {"columns": ["mean radius", "..."], "data": [[17.99, "..."]]}},
+                {"dataframe_records": [{"mean radius": 17.99, "...": "..."}], "routing_key": "user-42"},
+            ]
+        },
+    )
+
+    dataframe_split: dict[str, Any] | None = Field(None, description="{'columns': [...], 'data': [[...], ...]}")
+    dataframe_records: list[dict[str, Any]] | None = Field(None, description="[{column: value, ...}, ...]")
+    inputs: Any = Field(None, description="records, rows in signature order, or {column: [values]}")
+    instances: Any = Field(None, description="as 'inputs' (TF-serving style)")
+    params: dict[str, Any] | None = Field(None, description="accepted for MLflow compatibility; ignored")
+    routing_key: str | None = Field(
+        None, max_length=256, description="sticky A/B arm: the same key always reaches the same arm"
+    )
+
+
+class PredictResponse(BaseModel):
+    """Predictions with their probabilities and who served them."""
+
+    predictions: list[Any] = Field(description="the predicted class label per row")
+    probabilities: list[list[float]] = Field(description="class probabilities per row, in `classes` order")
+    classes: list[Any]
+    model: str
+    version: int
+    arm: str
+    request_id: str
+
+
+class ClassScore(BaseModel):
+    """One class and its probability."""
+
+    label: str
+    probability: float
+
+
+class ClassifyResponse(BaseModel):
+    """Top-k classes of one image."""
+
+    top_k: list[ClassScore]
+    model: str
+    version: int
+    arm: str
+    request_id: str
+
+
+class FeedbackRequest(BaseModel):
+    """The true label of a served request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: str = Field(min_length=1, max_length=64)
+    label: Any = Field(description="the true class label (a value of `classes`)")
+
+
+class FeedbackResponse(BaseModel):
+    """Where the label was attached."""
+
+    request_id: str
+    model: str
+    version: int
+    arm: str
+
+
+class TrafficRequest(BaseModel):
+    """The A/B split of one model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    challenger_share: float = Field(ge=0.0, le=1.0, description="fraction of requests the challenger answers")
+    shadow: bool = Field(False, description="champion answers all; the challenger gets a logged copy")
+
+
+class ErrorResponse(BaseModel):
+    """Every 4xx/5xx answer: what went wrong, in words."""
+
+    detail: Any

@@ -1,0 +1,92 @@
+"""A real ``python -m core serve`` on a free loopback port over a private seeded registry."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core import names
+from core.config import Settings
+from tests.conftest import ROOT, copy_home
+from tests.helpers import free_port, wait_http_ok
+
+TOKEN = "test-token-0123456789"
+
+
+@dataclass
+class Service:
+    """A running service and what tests need to talk to it and check its store."""
+
+    url: str
+    settings: Settings
+    proc: subprocess.Popen
+    env: dict[str, str]
+
+    def client(self, **kwargs) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30, **kwargs)
+
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {TOKEN}"}
+
+
+def start_service(home: Path, **extra_env: str) -> Service:
+    """Start the service over ``home`` and wait until it is ready."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in (names.ENV_TRACKING_URI, names.ENV_DB_URL)}
+    env.update(
+        {
+            names.ENV_HOME: str(home),
+            names.ENV_API_TOKEN: TOKEN,
+            "MODELOPS_POLL_INTERVAL_S": "1",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            **extra_env,
+        }
+    )
+    log = open(home / "service.log", "w")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_http_ok(f"http://127.0.0.1:{port}/readyz", 120, proc)
+    except Exception:
+        proc.kill()
+        raise RuntimeError((home / "service.log").read_text()[-4000:]) from None
+    settings = Settings.from_env({names.ENV_HOME: str(home)})
+    return Service(f"http://127.0.0.1:{port}", settings, proc, env)
+
+
+def stop_service(service: Service) -> None:
+    """Terminate the service (kill if it does not stop)."""
+    service.proc.terminate()
+    try:
+        service.proc.wait(20)
+    except subprocess.TimeoutExpired:
+        service.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def service(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """One service per test module (its tests leave traffic and aliases as they found them)."""
+    home = copy_home(seeded_template, tmp_path_factory.mktemp("svc") / "home")
+    svc = start_service(home)
+    yield svc
+    stop_service(svc)
+
+
+@pytest.fixture
+def fresh_service(seeded_template: Path, tmp_path: Path) -> Iterator[Service]:
+    """A service of its own, for tests that break or kill it."""
+    svc = start_service(copy_home(seeded_template, tmp_path / "home"))
+    yield svc
+    stop_service(svc)
