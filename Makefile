@@ -7,6 +7,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 CHROMIUM ?= /usr/bin/chromium
 DASHBOARD_PORT ?= 8501
+SERVICE_PORT ?= 8000
 
 .PHONY: run test lint bench install install-dev chromium clean help
 
@@ -36,9 +37,9 @@ chromium:  ## install Debian's Chromium for the browser tests (root; no Playwrig
 	fi
 	@test -x "$(CHROMIUM)" || { echo "error: $(CHROMIUM) is still missing"; exit 1; }
 
-run: install  ## seed the demo registry if empty, then start the dashboard (:8501) in the foreground
+run: install  ## seed the demo registry if empty, then start the service (:8000) and dashboard (:8501)
 	$(BIN)/python -m core demo
-	DASHBOARD_PORT=$(DASHBOARD_PORT) BIN=$(BIN) scripts/run-all.sh
+	DASHBOARD_PORT=$(DASHBOARD_PORT) SERVICE_PORT=$(SERVICE_PORT) BIN=$(BIN) scripts/run-all.sh
 
 lint: install-dev  ## ruff
 	$(BIN)/ruff check .
@@ -46,6 +47,9 @@ lint: install-dev  ## ruff
 
 test: install-dev chromium lint  ## install test tools and run every test, browser tests included
 	$(BIN)/python -m pytest
+
+bench: install-dev  ## serving benchmark: ModelOps vs `mlflow models serve` on the same version
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/serve_bench.py
 
 clean:  ## remove the venv and local state
 	rm -rf $(VENV) .modelops .pytest_cache .ruff_cache

@@ -10,7 +10,8 @@ import streamlit as st
 from core import names
 from core.errors import ModelOpsError
 from core.registry import ModelSummary
-from dashboard import state
+from core.service_client import ServiceStatus, ServiceUnreachableError
+from dashboard import resources, state
 
 ALIAS_COLORS = {names.CHAMPION: "green", names.CHALLENGER: "orange"}
 
@@ -56,3 +57,52 @@ def empty_registry_notice() -> None:
         "The registry has no models yet. Seed the demo with `python -m core demo` "
         "(or `make run`), or register your own with MLflow."
     )
+
+
+def push_to_service(model: str, alias: str, version: int) -> str:
+    """Ask the service to reload after an alias move; say whether ``version`` is live."""
+    try:
+        served = resources.service_client().reload()
+    except ServiceUnreachableError as exc:
+        return f"The prediction service was not reloaded ({exc}); it follows the registry when it next polls."
+    finally:
+        resources.service_changed()
+    arm = (served.get(model) or {}).get("arms", {}).get(alias)
+    if arm and arm["version"] == version:
+        return f"Live on the prediction service: {model} {alias} serves v{version}."
+    error = (served.get(model) or {}).get("last_error")
+    return f"The service did not swap in v{version}" + (f": {error}" if error else ".")
+
+
+def service_panel(status: ServiceStatus) -> None:
+    """Health of the prediction service and what each model's arms serve."""
+    if not status.alive:
+        st.warning(
+            f"The prediction service at {status.url} is not reachable. Start it with "
+            "`python -m core serve` (or `make run`)."
+        )
+        return
+    st.markdown(
+        f"Prediction service at `{status.url}`: :green-badge[alive] "
+        + (":green-badge[ready]" if status.ready else ":orange-badge[not ready]")
+    )
+    rows = []
+    for name, model in sorted(status.models.items()):
+        arms = model.get("arms", {})
+        traffic = model.get("traffic", {})
+        rows.append(
+            {
+                "model": name,
+                "state": model.get("state"),
+                "champion": _arm_text(arms.get(names.CHAMPION)),
+                "challenger": _arm_text(arms.get(names.CHALLENGER)),
+                "challenger share": traffic.get("challenger_share"),
+                "shadow": traffic.get("shadow"),
+                "last error": model.get("last_error") or "",
+            }
+        )
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def _arm_text(arm: dict | None) -> str:
+    return f"v{arm['version']} ({arm['runtime']})" if arm else "—"

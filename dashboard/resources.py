@@ -10,9 +10,11 @@ import streamlit as st
 
 from core.config import Settings
 from core.registry import ModelSummary, Registry, VersionInfo
+from core.service_client import ServiceClient, ServiceStatus
 from core.store import AliasMove
 
 REGISTRY_TTL_S = 15
+SERVICE_TTL_S = 3
 
 
 def settings() -> Settings:
@@ -72,3 +74,23 @@ def registry_changed() -> None:
     models.clear()
     versions.clear()
     history.clear()
+
+
+def service_client() -> ServiceClient:
+    """A client of the prediction service at ``MODELOPS_API_URL``."""
+    return ServiceClient(settings())
+
+
+@st.cache_data(ttl=SERVICE_TTL_S, show_spinner=False)
+def _service_status(api_url: str) -> ServiceStatus:
+    return service_client().status()
+
+
+def service_status() -> ServiceStatus:
+    """The service's health and what it serves (cached for a few seconds)."""
+    return _service_status(settings().api_url)
+
+
+def service_changed() -> None:
+    """Forget the cached service status after a reload."""
+    _service_status.clear()

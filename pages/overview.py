@@ -9,6 +9,10 @@ from dashboard import components, resources
 
 st.title("Overview")
 
+with st.container(key="service-status"):
+    st.subheader("Prediction service")
+    components.service_panel(resources.service_status())
+
 with components.errors_as_messages():
     models = resources.list_models()
     if not models:

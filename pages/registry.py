@@ -54,7 +54,8 @@ with components.errors_as_messages():
         move = registry.promote(name, version, alias, reason=reason)
         resources.registry_changed()
         before = f"v{move.from_version}" if move.from_version else "none"
-        st.session_state[state.FLASH] = f"{alias}: {before} → v{move.to_version}"
+        live = components.push_to_service(name, alias, move.to_version)
+        st.session_state[state.FLASH] = f"{alias}: {before} → v{move.to_version}. {live}"
         st.rerun()
 
     st.subheader("Roll back")
@@ -79,7 +80,8 @@ with components.errors_as_messages():
                     st.session_state[state.CONFIRM_ROLLBACK] = False
                     move = registry.rollback(name, reason=why)
                     resources.registry_changed()
-                    st.session_state[state.FLASH] = f"champion: v{move.from_version} → v{move.to_version}"
+                    live = components.push_to_service(name, names.CHAMPION, move.to_version)
+                    st.session_state[state.FLASH] = f"champion: v{move.from_version} → v{move.to_version}. {live}"
                     st.rerun()
                 if no.button("Cancel", key="rollback-cancel"):
                     st.session_state[state.CONFIRM_ROLLBACK] = False

@@ -3,6 +3,7 @@
 set -euo pipefail
 BIN=${BIN:-.venv/bin}
 DASHBOARD_PORT=${DASHBOARD_PORT:-8501}
+SERVICE_PORT=${SERVICE_PORT:-8000}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 
 pids=()
@@ -13,9 +14,11 @@ stop() {
 }
 trap stop INT TERM EXIT
 
+"$BIN/python" -m core serve --host 0.0.0.0 --port "$SERVICE_PORT" &
+pids+=($!)
 "$BIN/python" -m streamlit run dashboard/app.py --server.port "$DASHBOARD_PORT" &
 pids+=($!)
-echo "dashboard: http://localhost:${DASHBOARD_PORT}  (Ctrl-C stops everything)"
+echo "dashboard: http://localhost:${DASHBOARD_PORT}  service: http://localhost:${SERVICE_PORT}/docs  (Ctrl-C stops everything)"
 
 # Return as soon as any process exits, then stop the others.
 wait -n

@@ -24,6 +24,9 @@ def _point_env_at(home: Path, mp: pytest.MonkeyPatch) -> Settings:
         mp.delenv(key, raising=False)
     mp.setenv(names.ENV_HOME, str(home))
     mp.setenv(names.ENV_ACTOR, "pytest")
+    # A closed port: pages that talk to the service must cope with it being down, and a
+    # developer's own `make run` on :8000 must never be touched by the tests.
+    mp.setenv(names.ENV_API_URL, "http://127.0.0.1:9")
     return Settings.from_env()
 
 

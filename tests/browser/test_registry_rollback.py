@@ -27,7 +27,7 @@ def test_one_click_rollback_moves_the_champion_badge(dashboard_url: str, browser
     confirm.click()
 
     expect(badges).to_contain_text("champion v2", timeout=60_000)
-    expect(page.get_by_text("champion: v3 → v2")).to_be_visible()
+    expect(page.get_by_text("champion: v3 → v2.")).to_be_visible()
     client = MlflowClient(seeded_home.tracking_uri, seeded_home.tracking_uri)
     assert int(client.get_model_version_by_alias(names.BREAST_CANCER, names.CHAMPION).version) == 2
     page.close()

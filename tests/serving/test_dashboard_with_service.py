@@ -1,0 +1,46 @@
+"""The dashboard against a running service: Overview shows what it serves; Roll back goes live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import names
+from tests.serving.conftest import TOKEN, Service
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+
+
+@pytest.fixture
+def dashboard_env(fresh_service: Service, monkeypatch: pytest.MonkeyPatch) -> Service:
+    for key in (names.ENV_TRACKING_URI, names.ENV_DB_URL):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv(names.ENV_HOME, str(fresh_service.settings.home))
+    monkeypatch.setenv(names.ENV_API_URL, fresh_service.url)
+    monkeypatch.setenv(names.ENV_API_TOKEN, TOKEN)
+    return fresh_service
+
+
+def test_overview_shows_the_served_arms(dashboard_env: Service) -> None:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    assert any(":green-badge[ready]" in m.value for m in at.markdown)
+    served = at.dataframe[0].value
+    row = served[served["model"] == names.BREAST_CANCER].iloc[0]
+    assert row["champion"] == "v3 (sklearn)" and row["challenger"] == "v2 (sklearn)"
+
+
+def test_rollback_from_the_page_is_live_on_the_service(dashboard_env: Service) -> None:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("../pages/registry.py").run()
+    at.button(key="rollback").click().run()
+    at.button(key="rollback-confirm-button").click().run()
+    assert not at.exception
+    assert at.success[0].value == (
+        "champion: v3 → v2. Live on the prediction service: breast-cancer champion serves v2."
+    )
+    with dashboard_env.client() as c:
+        r = c.post(f"/v1/models/{names.BREAST_CANCER}/predict", json={"instances": [[1.0] * 30]})
+    assert r.json()["version"] == 2
