@@ -128,8 +128,21 @@ def main() -> None:
             f"http://127.0.0.1:{ours_port}/readyz",
         ),
         "mlflow models serve": (
-            ["mlflow", "models", "serve", "-m", f"models:/{names.BREAST_CANCER}/{version}", "--env-manager", "local",
-             "-h", "127.0.0.1", "-p", str(mlflow_port), "-w", "1"],
+            [
+                "mlflow",
+                "models",
+                "serve",
+                "-m",
+                f"models:/{names.BREAST_CANCER}/{version}",
+                "--env-manager",
+                "local",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(mlflow_port),
+                "-w",
+                "1",
+            ],
             f"http://127.0.0.1:{mlflow_port}",
             "/invocations",
             f"http://127.0.0.1:{mlflow_port}/ping",
@@ -145,27 +158,41 @@ def main() -> None:
             for clients in args.clients:
                 results[(label, clients)] = asyncio.run(run_load(url, path, bodies, clients, args.seconds))
                 r = results[(label, clients)]
-                print(f"  {clients:>2} clients: {r['rps']:8.1f} req/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms",
-                      flush=True)
+                print(
+                    f"  {clients:>2} clients: {r['rps']:8.1f} req/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms",
+                    flush=True,
+                )
             if label == "modelops":
                 swap = asyncio.run(swap_test(url, registry, bodies, 20))
         finally:
             proc.terminate()
             proc.wait(20)
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     print(f"\nMachine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; one worker process each")
-    print(f"Model: {names.BREAST_CANCER} v{version} (200-tree random forest); 1-row dataframe_split payloads; "
-          f"{args.seconds:.0f} s per level\n")
-    header = (f"| clients | ModelOps req/s | MLflow req/s | ratio | ModelOps p50 ms | MLflow p50 ms "
-              f"| ModelOps p99 ms | MLflow p99 ms |")
+    print(
+        f"Model: {names.BREAST_CANCER} v{version} (200-tree random forest); 1-row dataframe_split payloads; "
+        f"{args.seconds:.0f} s per level\n"
+    )
+    header = (
+        "| clients | ModelOps req/s | MLflow req/s | ratio | ModelOps p50 ms | MLflow p50 ms "
+        "| ModelOps p99 ms | MLflow p99 ms |"
+    )
     print(header)
     print("|" + "---|" * 8)
     for clients in args.clients:
         ours, theirs = results[("modelops", clients)], results[("mlflow models serve", clients)]
-        print(f"| {clients} | {ours['rps']:.0f} | {theirs['rps']:.0f} | {ours['rps'] / theirs['rps']:.1f}× "
-              f"| {ours['p50']:.1f} | {theirs['p50']:.1f} | {ours['p99']:.1f} | {theirs['p99']:.1f} |")
+        print(
+            f"| {clients} | {ours['rps']:.0f} | {theirs['rps']:.0f} | {ours['rps'] / theirs['rps']:.1f}× "
+            f"| {ours['p50']:.1f} | {theirs['p50']:.1f} | {ours['p99']:.1f} | {theirs['p99']:.1f} |"
+        )
     errors = sum(r["errors"] for r in results.values())
     print(f"\nnon-2xx during load levels: {errors}")
     print(f"swap test: {swap[0]} requests at 16 clients while the champion moved 20 times; non-2xx: {swap[1]}")

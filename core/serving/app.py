@@ -50,7 +50,7 @@ from core.serving.schemas import (
     PredictResponse,
     TrafficRequest,
 )
-from core.serving.tabular import payload_to_frame
+from core.serving.tabular import payload_to_matrix
 
 log = logging.getLogger(__name__)
 
@@ -208,12 +208,13 @@ def create_app(settings: Settings | None = None, config: ServiceConfig | None = 
         started = time.perf_counter()
         served = _served(name, "tabular")
         arm = _pick_arm(served, body.routing_key)
-        frame = payload_to_frame(body.model_dump(), arm.handle.columns, config.max_rows)
-        proba = await arm.batcher.predict(frame)
+        matrix = payload_to_matrix(body.model_dump(), arm.handle.columns, config.max_rows)
+        proba = await arm.batcher.predict(matrix)
         classes = arm.handle.classes
         labels = [classes[i] for i in np.argmax(proba, axis=1)]
         request_id = uuid.uuid4().hex
-        records = frame.to_dict(orient="records")
+        # Logged in dataframe_split form: compact, and it replays through the predict route.
+        inputs = {"columns": [c.name for c in arm.handle.columns], "data": matrix.tolist()}
         await prediction_log.append(
             PredictionRecord(
                 request_id=request_id,
@@ -221,7 +222,7 @@ def create_app(settings: Settings | None = None, config: ServiceConfig | None = 
                 version=arm.version,
                 arm=arm.alias,
                 routing_key=body.routing_key,
-                inputs=records,
+                inputs=inputs,
                 outputs=labels,
                 probabilities=proba.round(6).tolist(),
                 latency_ms=(time.perf_counter() - started) * 1000,
@@ -229,7 +230,7 @@ def create_app(settings: Settings | None = None, config: ServiceConfig | None = 
             )
         )
         _observe(name, arm, "predict", started, labels)
-        _shadow(served, body.routing_key, lambda shadow_arm: _shadow_predict(shadow_arm, frame, records, body))
+        _shadow(served, body.routing_key, lambda shadow_arm: _shadow_predict(shadow_arm, matrix, inputs, body))
         return PredictResponse(
             predictions=labels,
             probabilities=proba.tolist(),
@@ -240,9 +241,9 @@ def create_app(settings: Settings | None = None, config: ServiceConfig | None = 
             request_id=request_id,
         )
 
-    async def _shadow_predict(arm: Arm, frame: Any, records: list, body: PredictRequest) -> None:
+    async def _shadow_predict(arm: Arm, matrix: np.ndarray, inputs: dict, body: PredictRequest) -> None:
         started = time.perf_counter()
-        proba = await arm.batcher.predict(frame)
+        proba = await arm.batcher.predict(matrix)
         labels = [arm.handle.classes[i] for i in np.argmax(proba, axis=1)]
         prediction_log.append_nowait(
             PredictionRecord(
@@ -251,7 +252,7 @@ def create_app(settings: Settings | None = None, config: ServiceConfig | None = 
                 version=arm.version,
                 arm=SHADOW,
                 routing_key=body.routing_key,
-                inputs=records,
+                inputs=inputs,
                 outputs=labels,
                 probabilities=proba.round(6).tolist(),
                 latency_ms=(time.perf_counter() - started) * 1000,
@@ -294,7 +295,7 @@ def create_app(settings: Settings | None = None, config: ServiceConfig | None = 
                 version=arm.version,
                 arm=arm.alias,
                 routing_key=routing_key,
-                inputs=[{"filename": image.filename, "bytes": len(data), "size": list(decoded.size)}],
+                inputs={"filename": image.filename, "bytes": len(data), "size": list(decoded.size)},
                 outputs=[top[0].label],
                 probabilities=[proba.round(6).tolist()],
                 latency_ms=(time.perf_counter() - started) * 1000,

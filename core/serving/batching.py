@@ -13,7 +13,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import pandas as pd
 
 
 class MicroBatcher:
@@ -21,7 +20,7 @@ class MicroBatcher:
 
     def __init__(
         self,
-        predict: Callable[[pd.DataFrame], np.ndarray],
+        predict: Callable[[np.ndarray], np.ndarray],
         *,
         max_rows: int = 256,
         max_wait_ms: float = 2.0,
@@ -31,11 +30,11 @@ class MicroBatcher:
         self.max_rows = max_rows
         self.max_wait_s = max_wait_ms / 1000.0
         self._executor = executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
-        self._queue: asyncio.Queue[tuple[pd.DataFrame, asyncio.Future]] | None = None
+        self._queue: asyncio.Queue[tuple[np.ndarray, asyncio.Future]] | None = None
         self._task: asyncio.Task | None = None
         self.batches = 0
 
-    async def predict(self, frame: pd.DataFrame) -> np.ndarray:
+    async def predict(self, frame: np.ndarray) -> np.ndarray:
         """Probabilities for ``frame``'s rows, computed in a batch with concurrent callers."""
         if self._queue is None:
             self._queue = asyncio.Queue()
@@ -74,9 +73,9 @@ class MicroBatcher:
                 rows += len(item[0])
             await self._run(batch)
 
-    async def _run(self, batch: list[tuple[pd.DataFrame, asyncio.Future]]) -> None:
+    async def _run(self, batch: list[tuple[np.ndarray, asyncio.Future]]) -> None:
         frames = [frame for frame, _ in batch]
-        merged = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        merged = frames[0] if len(frames) == 1 else np.concatenate(frames)
         try:
             result = await asyncio.get_running_loop().run_in_executor(self._executor, self._predict, merged)
         except Exception as exc:

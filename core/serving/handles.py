@@ -37,8 +37,9 @@ class ModelHandle:
     # Keras models are not safe to call from several threads at once on every backend.
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        """Class probabilities for each row (tabular models)."""
+    def predict_proba(self, matrix: np.ndarray) -> np.ndarray:
+        """Class probabilities for each row of a feature matrix in signature order (tabular models)."""
+        frame = pd.DataFrame(matrix, columns=[c.name for c in self.columns]) if self.columns else matrix
         return np.asarray(self.model.predict_proba(frame), dtype="float64")
 
     def predict_images(self, batch: np.ndarray) -> np.ndarray:
@@ -99,7 +100,7 @@ def _load_sklearn(uri: str, model_name: str, version: int, local: Path) -> Model
         classes=[c.item() if hasattr(c, "item") else c for c in getattr(model, "classes_", [])],
     )
     if handle.columns:  # warm: the first call pays for lazy initialisation, not a user
-        handle.predict_proba(pd.DataFrame([[0.0] * len(handle.columns)], columns=[c.name for c in handle.columns]))
+        handle.predict_proba(np.zeros((1, len(handle.columns))))
     return handle
 
 

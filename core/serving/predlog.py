@@ -33,7 +33,7 @@ class PredictionRecord:
     version: int
     arm: str
     routing_key: str | None
-    inputs: list[dict[str, Any]]
+    inputs: dict[str, Any]  # dataframe_split form for tabular rows; file facts for images
     outputs: list[Any]
     probabilities: list[list[float]] | None
     latency_ms: float

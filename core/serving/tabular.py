@@ -1,8 +1,9 @@
-"""MLflow's scoring protocol in, a validated DataFrame out.
+"""MLflow's scoring protocol in, a validated feature matrix out.
 
 Accepts the bodies ``mlflow models serve`` accepts — ``dataframe_split``,
 ``dataframe_records``, ``inputs`` and ``instances`` — and checks them against the
 version's signature. Every problem raises :class:`InvalidInputError` naming it.
+Parsing works on plain lists (no pandas per request): it is on every request's path.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from core.errors import InvalidInputError
 
 PAYLOAD_KEYS = ("dataframe_split", "dataframe_records", "inputs", "instances")
 NUMERIC_TYPES = {"double", "float", "long", "integer"}
+_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,8 @@ def signature_columns(signature: Any) -> list[Column]:
     return columns
 
 
-def payload_to_frame(body: dict[str, Any], columns: list[Column], max_rows: int) -> pd.DataFrame:
-    """Turn one scoring-protocol body into a DataFrame with exactly ``columns``.
+def payload_to_matrix(body: dict[str, Any], columns: list[Column], max_rows: int) -> np.ndarray:
+    """Turn one scoring-protocol body into a float64 matrix with ``columns`` in order.
 
     Raises:
         InvalidInputError: no or several payload keys, malformed payload, empty or too many
@@ -55,66 +56,59 @@ def payload_to_frame(body: dict[str, Any], columns: list[Column], max_rows: int)
         raise InvalidInputError(f"the body needs one of {', '.join(PAYLOAD_KEYS)}")
     if len(present) > 1:
         raise InvalidInputError(f"the body has several payloads ({', '.join(present)}); send exactly one")
+    if not columns:
+        raise InvalidInputError("this model version has no column signature; re-log it with a signature")
     key = present[0]
-    frame = _to_frame(key, body[key], columns)
-    if len(frame) == 0:
-        raise InvalidInputError(f"{key}: no rows to predict")
-    if len(frame) > max_rows:
-        raise InvalidInputError(f"{key}: {len(frame)} rows is more than the limit of {max_rows} per request")
-    return _check_columns(frame, columns, key)
-
-
-def _to_frame(key: str, payload: Any, columns: list[Column]) -> pd.DataFrame:
     names = [c.name for c in columns]
-    try:
-        if key == "dataframe_split":
-            if not isinstance(payload, dict) or "data" not in payload:
-                raise InvalidInputError("dataframe_split must be an object with 'columns' and 'data'")
-            data = payload["data"]
-            cols = payload.get("columns") or names
-            if not isinstance(data, list) or not all(isinstance(r, list) for r in data):
-                raise InvalidInputError("dataframe_split.data must be a list of rows (lists)")
-            if not isinstance(cols, list):
-                raise InvalidInputError("dataframe_split.columns must be a list of names")
-            bad = [i for i, r in enumerate(data) if len(r) != len(cols)]
-            if bad:
-                raise InvalidInputError(
-                    f"dataframe_split.data row {bad[0]} has {len(data[bad[0]])} values for {len(cols)} columns"
-                )
-            return pd.DataFrame(data, columns=cols)
-        if key == "dataframe_records" or (isinstance(payload, list) and payload and isinstance(payload[0], dict)):
-            if not isinstance(payload, list) or not all(isinstance(r, dict) for r in payload):
-                raise InvalidInputError(f"{key} must be a list of objects (one per row)")
-            return pd.DataFrame.from_records(payload)
-        if isinstance(payload, dict):  # {"col": [values...]} (tensor-style dict input)
-            lengths = {len(v) if isinstance(v, list) else -1 for v in payload.values()}
-            if -1 in lengths or len(lengths) > 1:
-                raise InvalidInputError(f"{key} as an object must map each column to a list of equal length")
-            return pd.DataFrame(payload)
-        if isinstance(payload, list):
-            rows = payload if payload and isinstance(payload[0], list) else [payload] if payload else []
-            if not all(isinstance(r, list) for r in rows):
-                raise InvalidInputError(f"{key} must be a list of rows")
-            bad = [i for i, r in enumerate(rows) if len(r) != len(names)]
-            if bad:
-                raise InvalidInputError(
-                    f"{key} row {bad[0]} has {len(rows[bad[0]])} values; the signature has {len(names)} columns"
-                )
-            return pd.DataFrame(rows, columns=names)
-    except InvalidInputError:
-        raise
-    except (ValueError, TypeError) as exc:
-        raise InvalidInputError(f"{key} is malformed: {exc}") from None
+    got, rows = _to_rows(key, body[key], names)
+    if not rows:
+        raise InvalidInputError(f"{key}: no rows to predict")
+    if len(rows) > max_rows:
+        raise InvalidInputError(f"{key}: {len(rows)} rows is more than the limit of {max_rows} per request")
+    return _check(key, got, rows, columns)
+
+
+def _to_rows(key: str, payload: Any, names: list[str]) -> tuple[list[str], list[list[Any]]]:
+    """``(column names, rows)`` from any accepted payload shape."""
+    if key == "dataframe_split":
+        if not isinstance(payload, dict) or "data" not in payload:
+            raise InvalidInputError("dataframe_split must be an object with 'columns' and 'data'")
+        data, cols = payload["data"], payload.get("columns") or names
+        if not isinstance(data, list) or not all(isinstance(r, list) for r in data):
+            raise InvalidInputError("dataframe_split.data must be a list of rows (lists)")
+        if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
+            raise InvalidInputError("dataframe_split.columns must be a list of names")
+        for i, r in enumerate(data):
+            if len(r) != len(cols):
+                raise InvalidInputError(f"dataframe_split.data row {i} has {len(r)} values for {len(cols)} columns")
+        return cols, data
+    if key == "dataframe_records" or (isinstance(payload, list) and payload and isinstance(payload[0], dict)):
+        if not isinstance(payload, list) or not all(isinstance(r, dict) for r in payload):
+            raise InvalidInputError(f"{key} must be a list of objects (one per row)")
+        cols = list(dict.fromkeys(k for r in payload for k in r))
+        return cols, [[r.get(c, _MISSING) for c in cols] for r in payload]
+    if isinstance(payload, dict):  # {"col": [values...]}
+        lengths = {len(v) if isinstance(v, list) else -1 for v in payload.values()}
+        if -1 in lengths or len(lengths) > 1:
+            raise InvalidInputError(f"{key} as an object must map each column to a list of equal length")
+        cols = list(payload)
+        return cols, [list(r) for r in zip(*payload.values(), strict=True)]
+    if isinstance(payload, list):
+        rows = payload if payload and isinstance(payload[0], list) else [payload] if payload else []
+        if not all(isinstance(r, list) for r in rows):
+            raise InvalidInputError(f"{key} must be a list of rows")
+        for i, r in enumerate(rows):
+            if len(r) != len(names):
+                raise InvalidInputError(f"{key} row {i} has {len(r)} values; the signature has {len(names)} columns")
+        return names, rows
     raise InvalidInputError(f"{key} must be a list or an object")
 
 
-def _check_columns(frame: pd.DataFrame, columns: list[Column], key: str) -> pd.DataFrame:
-    if not columns:
-        return frame
+def _check(key: str, got: list[str], rows: list[list[Any]], columns: list[Column]) -> np.ndarray:
     expected = [c.name for c in columns]
-    got = [str(c) for c in frame.columns]
-    missing = [c.name for c in columns if c.required and c.name not in got]
-    extra = [c for c in got if c not in expected]
+    position = {name: i for i, name in enumerate(got)}
+    missing = [c.name for c in columns if c.required and c.name not in position]
+    extra = [c for c in got if c not in set(expected)]
     problems = []
     if missing:
         problems.append(f"missing feature(s): {', '.join(repr(m) for m in missing)}")
@@ -122,21 +116,18 @@ def _check_columns(frame: pd.DataFrame, columns: list[Column], key: str) -> pd.D
         problems.append(f"unknown feature(s): {', '.join(repr(e) for e in extra)}")
     if problems:
         raise InvalidInputError(f"{key}: " + "; ".join(problems))
-    frame = frame[expected]
-    out = {}
-    for col in columns:
-        if col.type not in NUMERIC_TYPES:
-            out[col.name] = frame[col.name]
-            continue
-        values = frame[col.name].tolist()
-        for i, value in enumerate(values):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value is None:
-                raise InvalidInputError(
-                    f"{key}: feature {col.name!r} row {i} must be a number, got {type(value).__name__} {value!r}"[:300]
-                )
-            if not math.isfinite(value):
-                raise InvalidInputError(
-                    f"{key}: feature {col.name!r} row {i} is {value}; only finite numbers are allowed"
-                )
-        out[col.name] = np.asarray(values, dtype="float64")
-    return pd.DataFrame(out, columns=expected)
+    if got != expected:
+        order = [position[name] for name in expected]
+        rows = [[row[i] for i in order] for row in rows]
+    for i, row in enumerate(rows):
+        for name, value in zip(expected, row, strict=True):
+            kind = type(value)
+            if kind is float:
+                if not math.isfinite(value):
+                    raise InvalidInputError(
+                        f"{key}: feature {name!r} row {i} is {value}; only finite numbers are allowed"
+                    )
+            elif kind is not int:
+                shown = "missing" if value is _MISSING else f"{kind.__name__} {value!r}"[:200]
+                raise InvalidInputError(f"{key}: feature {name!r} row {i} must be a number, got {shown}")
+    return np.asarray(rows, dtype="float64")

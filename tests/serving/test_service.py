@@ -74,7 +74,8 @@ def test_predict_log_feedback_round_trip(service: Service) -> None:
         row = conn.execute(sa.select(predictions).where(predictions.c.request_id == request_id)).mappings().one()
         label = conn.execute(sa.select(feedback.c.label).where(feedback.c.request_id == request_id)).scalar_one()
     assert (row["model"], row["version"], row["arm"], row["routing_key"]) == (BC, 3, "champion", "alice")
-    assert json.loads(row["inputs"])[0]["mean radius"] == pytest.approx(ROW[0])
+    logged = json.loads(row["inputs"])
+    assert logged["columns"] == COLUMNS and logged["data"][0] == pytest.approx(ROW)
     assert json.loads(row["outputs"]) == r.json()["predictions"] and row["latency_ms"] > 0
     assert json.loads(label) == int(Y_TEST.iloc[0])
 
