@@ -49,6 +49,7 @@ test: install-dev chromium lint  ## install test tools and run every test, brows
 	$(BIN)/python -m pytest
 
 bench: install-dev  ## serving benchmark: ModelOps vs `mlflow models serve` on the same version
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/serve_bench.py
 
 clean:  ## remove the venv and local state

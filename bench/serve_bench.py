@@ -33,8 +33,50 @@ from tests.helpers import free_port, wait_http_ok  # noqa: E402
 TOKEN = "bench-token"
 
 
+WRK_SCRIPT = """
+local bodies = {%s}
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  i = i %% #bodies + 1
+  return wrk.format(nil, nil, nil, bodies[i])
+end
+"""
+
+
+def _wrk_ms(text: str) -> float:
+    value, unit = float(text[:-2] if text.endswith(("ms", "us")) else text[:-1]), text[-2:]
+    return value / 1000 if unit == "us" else value if unit == "ms" else value * 1000
+
+
+def run_wrk(url: str, path: str, bodies: list[dict], clients: int, seconds: float, workdir: Path) -> dict[str, float]:
+    """Closed-loop load from ``wrk`` (C, one thread): the load generator costs little CPU."""
+    import json
+    import re
+
+    script = workdir / "bodies.lua"
+    script.write_text(WRK_SCRIPT % ", ".join("[[" + json.dumps(b) + "]]" for b in bodies))
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{clients}", f"-d{seconds:.0f}s", "--latency", "-s", str(script), url + path],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    pct = dict(re.findall(r"^\s+(\d+)%\s+(\S+)$", out, re.M))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: .*", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": _wrk_ms(pct["50"]),
+        "p99": _wrk_ms(pct["99"]),
+        "errors": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": errors.group(0) if errors else "",
+    }
+
+
 async def run_load(url: str, path: str, bodies: list[dict], clients: int, seconds: float) -> dict[str, float]:
-    """Closed-loop load: ``clients`` workers each send one request after the other."""
+    """Closed-loop load from Python: ``clients`` workers each send one request after the other."""
     latencies: list[float] = []
     errors = 0
     stop_at = time.perf_counter() + seconds
@@ -156,7 +198,7 @@ def main() -> None:
         try:
             asyncio.run(run_load(url, path, bodies, 4, 2.0))  # warm-up
             for clients in args.clients:
-                results[(label, clients)] = asyncio.run(run_load(url, path, bodies, clients, args.seconds))
+                results[(label, clients)] = run_wrk(url, path, bodies, clients, args.seconds, home)
                 r = results[(label, clients)]
                 print(
                     f"  {clients:>2} clients: {r['rps']:8.1f} req/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms",

@@ -14,7 +14,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import numpy as np
@@ -216,18 +215,7 @@ def create_app(settings: Settings | None = None, config: ServiceConfig | None = 
         # Logged in dataframe_split form: compact, and it replays through the predict route.
         inputs = {"columns": [c.name for c in arm.handle.columns], "data": matrix.tolist()}
         await prediction_log.append(
-            PredictionRecord(
-                request_id=request_id,
-                model=name,
-                version=arm.version,
-                arm=arm.alias,
-                routing_key=body.routing_key,
-                inputs=inputs,
-                outputs=labels,
-                probabilities=proba.round(6).tolist(),
-                latency_ms=(time.perf_counter() - started) * 1000,
-                at=datetime.now(UTC),
-            )
+            PredictionRecord.served(request_id, arm.handle, arm.alias, body.routing_key, inputs, labels, proba, started)
         )
         _observe(name, arm, "predict", started, labels)
         _shadow(served, body.routing_key, lambda shadow_arm: _shadow_predict(shadow_arm, matrix, inputs, body))
@@ -246,17 +234,8 @@ def create_app(settings: Settings | None = None, config: ServiceConfig | None = 
         proba = await arm.batcher.predict(matrix)
         labels = [arm.handle.classes[i] for i in np.argmax(proba, axis=1)]
         prediction_log.append_nowait(
-            PredictionRecord(
-                request_id=uuid.uuid4().hex,
-                model=arm.handle.model_name,
-                version=arm.version,
-                arm=SHADOW,
-                routing_key=body.routing_key,
-                inputs=inputs,
-                outputs=labels,
-                probabilities=proba.round(6).tolist(),
-                latency_ms=(time.perf_counter() - started) * 1000,
-                at=datetime.now(UTC),
+            PredictionRecord.served(
+                uuid.uuid4().hex, arm.handle, SHADOW, body.routing_key, inputs, labels, proba, started
             )
         )
 
@@ -289,17 +268,15 @@ def create_app(settings: Settings | None = None, config: ServiceConfig | None = 
         top = [ClassScore(label=str(classes[i]), probability=float(proba[i])) for i in order]
         request_id = uuid.uuid4().hex
         await prediction_log.append(
-            PredictionRecord(
-                request_id=request_id,
-                model=name,
-                version=arm.version,
-                arm=arm.alias,
-                routing_key=routing_key,
-                inputs={"filename": image.filename, "bytes": len(data), "size": list(decoded.size)},
-                outputs=[top[0].label],
-                probabilities=[proba.round(6).tolist()],
-                latency_ms=(time.perf_counter() - started) * 1000,
-                at=datetime.now(UTC),
+            PredictionRecord.served(
+                request_id,
+                arm.handle,
+                arm.alias,
+                routing_key,
+                {"filename": image.filename, "bytes": len(data), "size": list(decoded.size)},
+                [top[0].label],
+                proba[None, :],
+                started,
             )
         )
         _observe(name, arm, "classify", started, [top[0].label])

@@ -12,6 +12,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +40,32 @@ class PredictionRecord:
     latency_ms: float
     at: datetime
     status: str = "ok"
+
+    @classmethod
+    def served(
+        cls,
+        request_id: str,
+        handle: Any,
+        arm: str,
+        routing_key: str | None,
+        inputs: dict[str, Any],
+        outputs: list[Any],
+        probabilities: Any,
+        started: float,
+    ) -> PredictionRecord:
+        """A record of what ``handle`` answered, with latency since ``started`` (perf_counter)."""
+        return cls(
+            request_id=request_id,
+            model=handle.model_name,
+            version=handle.version,
+            arm=arm,
+            routing_key=routing_key,
+            inputs=inputs,
+            outputs=outputs,
+            probabilities=probabilities.round(6).tolist(),
+            latency_ms=(time.perf_counter() - started) * 1000,
+            at=datetime.now(UTC),
+        )
 
     def row(self) -> dict[str, Any]:
         """The record as a ``predictions`` table row."""

@@ -61,9 +61,13 @@ def dashboard_url(seeded_home: Settings) -> Iterator[str]:
             proc.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Headless Debian Chromium; a missing browser is a failure, never a skip."""
+    """Headless Debian Chromium; a missing browser is a failure, never a skip.
+
+    Module-scoped: sync Playwright keeps an event loop running in the main thread until it
+    stops, which would break ``asyncio.run`` in later test modules.
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs it with apt-get install chromium")
     from playwright.sync_api import sync_playwright

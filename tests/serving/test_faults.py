@@ -15,6 +15,7 @@ from core import names
 from core.demo import breast_cancer_split, configure_mlflow
 from core.registry import Registry
 from core.store import predictions
+from tests.helpers import run_async
 from tests.serving.conftest import Service
 
 BC = names.BREAST_CANCER
@@ -70,7 +71,7 @@ def test_kill_9_under_load_loses_no_acknowledged_prediction(fresh_service: Servi
 
             await asyncio.gather(killer(), *(worker() for _ in range(16)))
 
-    asyncio.run(load())
+    run_async(load())
     svc.proc.wait(10)
     engine = sa.create_engine(svc.settings.db_url)
     with engine.connect() as conn:

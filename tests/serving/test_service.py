@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import time
 
 import httpx
 import numpy as np
@@ -17,6 +18,7 @@ from core import names
 from core.demo import breast_cancer_split, digits_images
 from core.registry import Registry
 from core.store import feedback, predictions
+from tests.helpers import run_async
 from tests.serving.conftest import TOKEN, Service
 
 BC = names.BREAST_CANCER
@@ -97,13 +99,13 @@ async def _keyed_arms(url: str, keys: list[str], concurrency: int = 16) -> list[
 def test_ab_split_is_within_two_points_and_keys_are_sticky(service: Service) -> None:
     _set_traffic(service, 0.2)
     try:
-        results = asyncio.run(_keyed_arms(service.url, [f"user-{i}" for i in range(5000)]))
+        results = run_async(_keyed_arms(service.url, [f"user-{i}" for i in range(5000)]))
         share = sum(arm == names.CHALLENGER for _, arm, _ in results) / len(results)
         assert abs(share - 0.2) <= 0.02, share
         versions = {arm: v for _, arm, v in results}
         assert versions == {names.CHAMPION: 3, names.CHALLENGER: 2}
         first = {k: arm for k, arm, _ in results[:50]}
-        again = asyncio.run(_keyed_arms(service.url, list(first)))
+        again = run_async(_keyed_arms(service.url, list(first)))
         assert {k: arm for k, arm, _ in again} == first
     finally:
         _set_traffic(service, 0.0)
@@ -128,7 +130,7 @@ def test_shadow_mode_answers_from_champion_and_logs_a_copy(service: Service) -> 
             if shadows >= 30:
                 break
             deadline -= 1
-            asyncio.run(asyncio.sleep(0.1))
+            time.sleep(0.1)
         assert shadows >= 30
     finally:
         _set_traffic(service, 0.0)
@@ -313,7 +315,7 @@ def test_reload_under_load_fails_no_request(service: Service) -> None:
         stop.set()
         return await load
 
-    results = asyncio.run(scenario())
+    results = run_async(scenario())
     assert len(results) > 50
     assert {status for status, _ in results} == {200}
     assert {version for _, version in results} == {2, 3}
