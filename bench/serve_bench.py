@@ -56,7 +56,7 @@ def run_wrk(url: str, path: str, bodies: list[dict], clients: int, seconds: floa
     import re
 
     script = workdir / "bodies.lua"
-    script.write_text(WRK_SCRIPT % ", ".join("[[" + json.dumps(b) + "]]" for b in bodies))
+    script.write_text(WRK_SCRIPT % ", ".join("[==[" + json.dumps(b) + "]==]" for b in bodies))
     out = subprocess.run(
         ["wrk", "-t1", f"-c{clients}", f"-d{seconds:.0f}s", "--latency", "-s", str(script), url + path],
         capture_output=True,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import secrets
 import time
 import uuid
@@ -49,7 +50,7 @@ from core.serving.schemas import (
     PredictResponse,
     TrafficRequest,
 )
-from core.serving.tabular import payload_to_matrix
+from core.serving.tabular import PAYLOAD_KEYS, payload_to_matrix
 
 log = logging.getLogger(__name__)
 
@@ -203,11 +204,13 @@ def create_app(settings: Settings | None = None, config: ServiceConfig | None = 
         response_model=PredictResponse,
         responses=ERRORS,
     )
-    async def predict(name: str, body: PredictRequest) -> PredictResponse:
+    async def predict(name: str, body: PredictRequest) -> JSONResponse:
         started = time.perf_counter()
         served = _served(name, "tabular")
         arm = _pick_arm(served, body.routing_key)
-        matrix = payload_to_matrix(body.model_dump(), arm.handle.columns, config.max_rows)
+        # Attribute access, not model_dump(): dumping would deep-copy every row once more.
+        payload = {key: getattr(body, key) for key in PAYLOAD_KEYS}
+        matrix = payload_to_matrix(payload, arm.handle.columns, config.max_rows)
         proba = await arm.batcher.predict(matrix)
         classes = arm.handle.classes
         labels = [classes[i] for i in np.argmax(proba, axis=1)]
@@ -219,14 +222,18 @@ def create_app(settings: Settings | None = None, config: ServiceConfig | None = 
         )
         _observe(name, arm, "predict", started, labels)
         _shadow(served, body.routing_key, lambda shadow_arm: _shadow_predict(shadow_arm, matrix, inputs, body))
-        return PredictResponse(
-            predictions=labels,
-            probabilities=proba.tolist(),
-            classes=classes,
-            model=name,
-            version=arm.version,
-            arm=arm.alias,
-            request_id=request_id,
+        # Returned as a response, so FastAPI does not re-validate what we just built;
+        # `response_model` above still documents the shape.
+        return JSONResponse(
+            {
+                "predictions": labels,
+                "probabilities": proba.tolist(),
+                "classes": classes,
+                "model": name,
+                "version": arm.version,
+                "arm": arm.alias,
+                "request_id": request_id,
+            }
         )
 
     async def _shadow_predict(arm: Arm, matrix: np.ndarray, inputs: dict, body: PredictRequest) -> None:
@@ -385,8 +392,13 @@ def _route_name(request: Request) -> str:
 
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Run the service with uvicorn (blocking)."""
+    import sys
+
     import uvicorn
 
+    # The predict thread runs Python-level loops (a forest visits each tree); with the default
+    # 5 ms switch interval the event loop waits that long for the GIL on every hand-over.
+    sys.setswitchinterval(float(os.environ.get("MODELOPS_GIL_SWITCH_S", "0.0005")))
     if workers > 1:
         uvicorn.run("core.serving.app:create_app", factory=True, host=host, port=port, workers=workers)
     else:

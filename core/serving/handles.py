@@ -37,8 +37,16 @@ class ModelHandle:
     # Keras models are not safe to call from several threads at once on every backend.
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    fast_proba: Any = field(default=None, repr=False)
+
     def predict_proba(self, matrix: np.ndarray) -> np.ndarray:
         """Class probabilities for each row of a feature matrix in signature order (tabular models)."""
+        if self.fast_proba is not None:
+            return self.fast_proba(matrix)
+        return self.sklearn_proba(matrix)
+
+    def sklearn_proba(self, matrix: np.ndarray) -> np.ndarray:
+        """Probabilities from the estimator's own ``predict_proba``."""
         frame = pd.DataFrame(matrix, columns=[c.name for c in self.columns]) if self.columns else matrix
         return np.asarray(self.model.predict_proba(frame), dtype="float64")
 
@@ -100,8 +108,55 @@ def _load_sklearn(uri: str, model_name: str, version: int, local: Path) -> Model
         classes=[c.item() if hasattr(c, "item") else c for c in getattr(model, "classes_", [])],
     )
     if handle.columns:  # warm: the first call pays for lazy initialisation, not a user
-        handle.predict_proba(np.zeros((1, len(handle.columns))))
+        probe = _probe_rows(local, handle.columns)
+        expected = handle.sklearn_proba(probe)
+        fast = forest_proba(model)
+        if fast is not None and np.array_equal(fast(probe), expected):
+            handle.fast_proba, handle.runtime = fast, "sklearn-trees"
     return handle
+
+
+def forest_proba(model: Any) -> Any:
+    """A faster, identical ``predict_proba`` for single-output forest classifiers, or ``None``.
+
+    scikit-learn's forest spends most of a small call in joblib's per-tree dispatch (≈7 ms
+    for 200 trees even with one row). This walks the same trees with the same arithmetic
+    (float32 input, per-tree normalisation, mean over trees), ≈10× faster. Callers check
+    equality with the estimator's own output before using it.
+    """
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+
+    if type(model) not in (RandomForestClassifier, ExtraTreesClassifier) or getattr(model, "n_outputs_", 1) != 1:
+        return None
+    trees = [e.tree_ for e in model.estimators_]
+    n_classes = int(model.n_classes_)
+
+    def proba(matrix: np.ndarray) -> np.ndarray:
+        X = np.ascontiguousarray(matrix, dtype=np.float32)
+        total = np.zeros((X.shape[0], n_classes), dtype=np.float64)
+        for tree in trees:
+            p = tree.predict(X)[:, :n_classes]
+            normalizer = p.sum(axis=1)[:, np.newaxis]
+            normalizer[normalizer == 0.0] = 1.0
+            total += p / normalizer
+        return total / len(trees)
+
+    return proba
+
+
+def _probe_rows(local: Path, columns: list[Column]) -> np.ndarray:
+    """Rows to warm and verify with: the logged input example, else zeros."""
+    import json
+
+    names = [c.name for c in columns]
+    example = local / "input_example.json"
+    try:
+        data = json.loads(example.read_text())
+        cols, rows = data.get("columns", names), data["data"]
+        frame = pd.DataFrame(rows, columns=cols)[names]
+        return np.vstack([frame.to_numpy(dtype="float64"), np.zeros((1, len(names)))])
+    except Exception:
+        return np.zeros((1, len(names)))
 
 
 def _load_keras(model_name: str, version: int, local: Path, tracking_uri: str) -> ModelHandle:
