@@ -145,6 +145,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=8.0, help="duration of each load level")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--only-modelops", action="store_true", help="skip the MLflow server (quick iterations)")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="modelops-bench-"))
@@ -192,6 +193,8 @@ def main() -> None:
     }
     env_mlflow = {**env, "MLFLOW_TRACKING_URI": settings.tracking_uri}
     results: dict[tuple[str, int], dict[str, float]] = {}
+    if args.only_modelops:
+        del servers["mlflow models serve"]
     for label, (cmd, url, path, health) in servers.items():
         print(f"starting {label} ...", flush=True)
         proc = start(cmd, env_mlflow, health, home / f"{label.split()[0]}.log")
@@ -230,7 +233,10 @@ def main() -> None:
     print(header)
     print("|" + "---|" * 8)
     for clients in args.clients:
-        ours, theirs = results[("modelops", clients)], results[("mlflow models serve", clients)]
+        ours = results[("modelops", clients)]
+        theirs = results.get(
+            ("mlflow models serve", clients), {"rps": float("nan"), "p50": float("nan"), "p99": float("nan")}
+        )
         print(
             f"| {clients} | {ours['rps']:.0f} | {theirs['rps']:.0f} | {ours['rps'] / theirs['rps']:.1f}× "
             f"| {ours['p50']:.1f} | {theirs['p50']:.1f} | {ours['p99']:.1f} | {theirs['p99']:.1f} |"
