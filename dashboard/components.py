@@ -106,3 +106,40 @@ def service_panel(status: ServiceStatus) -> None:
 
 def _arm_text(arm: dict | None) -> str:
     return f"v{arm['version']} ({arm['runtime']})" if arm else "—"
+
+
+def traffic_controls(model: str, status: ServiceStatus) -> None:
+    """Challenger share slider and shadow toggle, saved through the service's traffic route."""
+    if not status.alive:
+        st.caption("Traffic can be set once the prediction service is running.")
+        return
+    served = status.models.get(model)
+    if served is None:
+        st.caption(f"The service does not serve {model} (yet).")
+        return
+    if names.CHALLENGER not in served.get("arms", {}):
+        st.caption(f"{model} has no challenger loaded: all traffic goes to the champion.")
+    traffic = served.get("traffic", {})
+    cols = st.columns([3, 1, 1], vertical_alignment="bottom")
+    share = cols[0].slider(
+        "Challenger share of traffic (%)",
+        0,
+        100,
+        round(100 * traffic.get("challenger_share", 0.0)),
+        key=f"{state.TRAFFIC_SHARE}-{model}",
+    )
+    shadow = cols[1].toggle(
+        "Shadow",
+        value=bool(traffic.get("shadow")),
+        key=f"{state.TRAFFIC_SHADOW}-{model}",
+        help="The champion answers everything; the challenger gets a logged copy.",
+    )
+    if cols[2].button("Save traffic", key=f"save-traffic-{model}"):
+        try:
+            resources.service_client().set_traffic(model, share / 100.0, shadow)
+        except ServiceUnreachableError as exc:
+            st.error(str(exc))
+            return
+        resources.service_changed()
+        st.session_state[state.FLASH] = f"{model}: challenger {share}%" + (", shadow on" if shadow else "")
+        st.rerun()

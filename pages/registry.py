@@ -87,6 +87,9 @@ with components.errors_as_messages():
                     st.session_state[state.CONFIRM_ROLLBACK] = False
                     st.rerun()
 
+    st.subheader("Traffic")
+    components.traffic_controls(name, resources.service_status())
+
     st.subheader("Alias history")
     moves = resources.list_history(name)
     if moves:

@@ -44,3 +44,15 @@ def test_rollback_from_the_page_is_live_on_the_service(dashboard_env: Service) -
     with dashboard_env.client() as c:
         r = c.post(f"/v1/models/{names.BREAST_CANCER}/predict", json={"instances": [[1.0] * 30]})
     assert r.json()["version"] == 2
+
+
+def test_traffic_split_is_saved_through_the_service(dashboard_env: Service) -> None:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("../pages/registry.py").run()
+    at.slider(key=f"traffic_share-{names.BREAST_CANCER}").set_value(30).run()
+    at.button(key=f"save-traffic-{names.BREAST_CANCER}").click().run()
+    assert not at.exception
+    assert at.success[0].value == f"{names.BREAST_CANCER}: challenger 30%"
+    with dashboard_env.client() as c:
+        served = {m["name"]: m for m in c.get("/v1/models").json()["models"]}
+    assert served[names.BREAST_CANCER]["traffic"]["challenger_share"] == 0.3
