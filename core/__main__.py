@@ -28,6 +28,37 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _image_size(text: str) -> int | tuple[int, int]:
+    """``224`` or ``224x160`` (height x width)."""
+    parts = text.lower().split("x")
+    if not all(p.strip().isdigit() and int(p) > 0 for p in parts) or len(parts) > 2:
+        raise argparse.ArgumentTypeError(f"expected a size like 224 or 224x160, got {text!r}")
+    return int(parts[0]) if len(parts) == 1 else (int(parts[0]), int(parts[1]))
+
+
+def _cmd_register_keras(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from core.register import register_keras
+
+    result = register_keras(
+        Settings.from_env(),
+        Path(args.model),
+        Path(args.labels),
+        input_size=args.input_size,
+        channels=args.channels,
+        scale=args.scale,
+        invert=args.invert,
+        center=args.center,
+        name=args.name,
+        alias=args.alias,
+        description=args.description,
+    )
+    aliases = f" ({', '.join(result.aliases)})" if result.aliases else ""
+    print(f"registered {result.model} v{result.version}{aliases}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m core`` argument parser."""
     parser = argparse.ArgumentParser(prog="python -m core", description="ModelOps command line.")
@@ -51,6 +82,23 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     srv.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     srv.set_defaults(func=_cmd_serve)
+    reg = sub.add_parser(
+        "register-keras",
+        help="register your own Keras image classifier",
+        description="Register a .keras image classifier with its input spec and class names; "
+        "the Classify page and the classify route then use it.",
+    )
+    reg.add_argument("model", metavar="MODEL.keras", help="a model saved with model.save('x.keras')")
+    reg.add_argument("--labels", required=True, help="text file: one class name per line, in output order")
+    reg.add_argument("--input-size", required=True, type=_image_size, help="square size (224) or HxW (224x160)")
+    reg.add_argument("--channels", type=int, default=3, choices=[1, 3], help="1 grayscale, 3 RGB (default 3)")
+    reg.add_argument("--scale", type=float, default=255.0, help="pixels are divided by this (default 255)")
+    reg.add_argument("--invert", action="store_true", help="invert images first (dark ink on light paper)")
+    reg.add_argument("--center", action="store_true", help="centre the content by its bounding box")
+    reg.add_argument("--name", help="registered model name (default: the file name without .keras)")
+    reg.add_argument("--alias", choices=["champion", "challenger"], help="alias for the new version")
+    reg.add_argument("--description", default="", help="version description")
+    reg.set_defaults(func=_cmd_register_keras)
     return parser
 
 

@@ -56,3 +56,27 @@ def champion_timeline_figure(moves: list[AliasMove], alias: str = names.CHAMPION
         height=260,
     )
     return fig
+
+
+def topk_figure(top: list[tuple[str, float]], title: str = "") -> go.Figure:
+    """Horizontal bars of the top-k classes, most probable on top."""
+    labels = [label for label, _ in top][::-1]
+    probs = [p for _, p in top][::-1]
+    fig = go.Figure(
+        go.Bar(
+            x=probs,
+            y=labels,
+            orientation="h",
+            text=[f"{p:.1%}" for p in probs],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:.4f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title={"text": title, "font": {"size": 14}},
+        xaxis={"range": [0, 1], "tickformat": ".0%"},
+        yaxis={"type": "category"},
+        margin={"t": 40 if title else 10, "b": 10, "l": 10, "r": 10},
+        height=60 + 34 * max(len(top), 1),
+    )
+    return fig

@@ -24,6 +24,7 @@ def main() -> None:
         [
             st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
             st.Page(PAGES / "registry.py", title="Registry", icon=":material/inventory_2:", url_path="registry"),
+            st.Page(PAGES / "classify.py", title="Classify", icon=":material/image_search:", url_path="classify"),
         ]
     )
     navigation.run()

@@ -143,3 +143,21 @@ def traffic_controls(model: str, status: ServiceStatus) -> None:
         resources.service_changed()
         st.session_state[state.FLASH] = f"{model}: challenger {share}%" + (", shadow on" if shadow else "")
         st.rerun()
+
+
+def version_label(version: int, aliases: dict[str, int]) -> str:
+    """``v3 (champion)`` style label for a version select box."""
+    held = [alias for alias, v in sorted(aliases.items()) if v == version]
+    return f"v{version}" + (f" ({', '.join(held)})" if held else "")
+
+
+def input_preview(model_input, size: int = 168):  # np.ndarray -> PIL.Image.Image
+    """The exact model input as a picture, enlarged without smoothing so its pixels show."""
+    import numpy as np
+    from PIL import Image
+
+    arr = np.asarray(model_input, dtype="float64")
+    lo, hi = float(arr.min()), float(arr.max())
+    scaled = ((arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)).astype("uint8")
+    image = Image.fromarray(scaled[..., 0] if scaled.shape[-1] == 1 else scaled)
+    return image.resize((size, round(size * image.height / image.width)), Image.Resampling.NEAREST)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import names
 from core.config import Settings
+from core.handles import ModelHandle, load_handle
 from core.registry import ModelSummary, Registry, VersionInfo
 from core.service_client import ServiceClient, ServiceStatus
 from core.store import AliasMove
@@ -69,6 +71,16 @@ def list_history(model: str | None = None, limit: int | None = None) -> list[Ali
     return history(s.tracking_uri, s.db_url, model, limit)
 
 
+def list_image_models() -> list[ModelSummary]:
+    """Registered models whose champion is a Keras image classifier."""
+    image_models = []
+    for model in list_models():
+        champion = next((v for v in list_versions(model.name) if v.version == model.champion), None)
+        if champion is not None and champion.tags.get(names.TAG_FLAVOR) == "keras":
+            image_models.append(model)
+    return image_models
+
+
 def registry_changed() -> None:
     """Forget cached registry reads after an alias move."""
     models.clear()
@@ -94,3 +106,9 @@ def service_status() -> ServiceStatus:
 def service_changed() -> None:
     """Forget the cached service status after a reload."""
     _service_status.clear()
+
+
+@st.cache_resource(show_spinner="Loading the model version…", max_entries=8)
+def model_handle(tracking_uri: str, model: str, version: int) -> ModelHandle:
+    """A model version loaded once and shared by every session (never mutated)."""
+    return load_handle(tracking_uri, model, version)

@@ -26,6 +26,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from core import __version__, names
+from core.classify import classify_images
 from core.config import Settings
 from core.errors import (
     InvalidInputError,
@@ -34,7 +35,6 @@ from core.errors import (
     RequestNotFoundError,
     VersionNotFoundError,
 )
-from core.images import decode_image, preprocess
 from core.registry import current_actor
 from core.serving.config import ServiceConfig
 from core.serving.manager import Arm, ModelManager, ServedModel
@@ -271,14 +271,14 @@ def create_app(settings: Settings | None = None, config: ServiceConfig | None = 
         data = await image.read(config.max_image_bytes + 1)
         if len(data) > config.max_image_bytes:
             raise InvalidInputError(f"the image is larger than the limit of {config.max_image_bytes:,} bytes")
-        spec = arm.handle.input_spec
-        assert spec is not None
-        decoded = await asyncio.to_thread(decode_image, data, max_pixels=config.max_image_pixels)
-        batch = preprocess(decoded, spec)[None, ...]
-        proba = (await asyncio.to_thread(arm.handle.predict_images, batch))[0]
-        order = np.argsort(proba)[::-1][: min(k, len(proba))]
-        classes = arm.handle.classes
-        top = [ClassScore(label=str(classes[i]), probability=float(proba[i])) for i in order]
+        (result,) = await asyncio.to_thread(
+            classify_images, arm.handle, [(image.filename or "image", data)], max_pixels=config.max_image_pixels
+        )
+        if not result.ok:
+            raise InvalidInputError(result.error or "the image could not be classified")
+        top = [ClassScore(label=label, probability=p) for label, p in result.top_k(k)]
+        proba = result.probabilities
+        decoded = result.original
         request_id = uuid.uuid4().hex
         await prediction_log.append(
             PredictionRecord.served(

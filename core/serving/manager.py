@@ -17,10 +17,10 @@ from typing import Any
 from core import names
 from core.config import Settings
 from core.errors import ModelNotFoundError, ModelOpsError
+from core.handles import ModelHandle, load_handle
 from core.registry import Registry
 from core.serving.batching import MicroBatcher
 from core.serving.config import ServiceConfig
-from core.serving.handles import ModelHandle, load_handle
 from core.serving.metrics import ServiceMetrics
 from core.serving.routing import TrafficConfig, load_traffic
 
