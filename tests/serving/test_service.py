@@ -320,3 +320,20 @@ def test_reload_under_load_fails_no_request(service: Service) -> None:
     assert {status for status, _ in results} == {200}
     assert {version for _, version in results} == {2, 3}
     assert registry.resolve_alias(BC, names.CHAMPION) == 3
+
+
+def test_classify_route_answers_the_same_top_k_as_the_page_pipeline(service: Service) -> None:
+    from core.classify import classify_images
+    from core.handles import load_handle
+
+    _, images, _, _ = digits_images()
+    data = _png(255 - images[5])
+    handle = load_handle(service.settings.tracking_uri, names.DIGITS, 2)
+    (local,) = classify_images(handle, [("d.png", data)])
+    with service.client() as c:
+        r = c.post(
+            f"/v1/models/{names.DIGITS}/classify", files={"image": ("d.png", data, "image/png")}, params={"k": 4}
+        )
+    api = [(s["label"], s["probability"]) for s in r.json()["top_k"]]
+    assert [label for label, _ in api] == [label for label, _ in local.top_k(4)]
+    np.testing.assert_allclose([p for _, p in api], [p for _, p in local.top_k(4)], rtol=1e-5)
