@@ -48,9 +48,10 @@ lint: install-dev  ## ruff
 test: install-dev chromium lint  ## install test tools and run every test, browser tests included
 	$(BIN)/python -m pytest
 
-bench: install-dev  ## serving benchmark: ModelOps vs `mlflow models serve` on the same version
+bench: install-dev  ## benchmarks: serving vs `mlflow models serve`, images vs a tutorial service
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/serve_bench.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/image_bench.py
 
 clean:  ## remove the venv and local state
 	rm -rf $(VENV) .modelops .pytest_cache .ruff_cache

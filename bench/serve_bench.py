@@ -10,110 +10,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import machine_line, run_wrk, start, wrk_json_script  # noqa: E402
 from core import names  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.demo import breast_cancer_split, seed_demo  # noqa: E402
 from core.registry import Registry  # noqa: E402
-from tests.helpers import free_port, wait_http_ok  # noqa: E402
+from tests.helpers import free_port  # noqa: E402
 
 TOKEN = "bench-token"
-
-
-WRK_SCRIPT = """
-local bodies = {%s}
-local i = 0
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-request = function()
-  i = i %% #bodies + 1
-  return wrk.format(nil, nil, nil, bodies[i])
-end
-"""
-
-
-def _wrk_ms(text: str) -> float:
-    value, unit = float(text[:-2] if text.endswith(("ms", "us")) else text[:-1]), text[-2:]
-    return value / 1000 if unit == "us" else value if unit == "ms" else value * 1000
-
-
-def run_wrk(url: str, path: str, bodies: list[dict], clients: int, seconds: float, workdir: Path) -> dict[str, float]:
-    """Closed-loop load from ``wrk`` (C, one thread): the load generator costs little CPU."""
-    import json
-    import re
-
-    script = workdir / "bodies.lua"
-    script.write_text(WRK_SCRIPT % ", ".join("[==[" + json.dumps(b) + "]==]" for b in bodies))
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{clients}", f"-d{seconds:.0f}s", "--latency", "-s", str(script), url + path],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    pct = dict(re.findall(r"^\s+(\d+)%\s+(\S+)$", out, re.M))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = re.search(r"Socket errors: .*", out)
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "p50": _wrk_ms(pct["50"]),
-        "p99": _wrk_ms(pct["99"]),
-        "errors": int(non2xx.group(1)) if non2xx else 0,
-        "socket_errors": errors.group(0) if errors else "",
-    }
-
-
-async def run_load(url: str, path: str, bodies: list[dict], clients: int, seconds: float) -> dict[str, float]:
-    """Closed-loop load from Python: ``clients`` workers each send one request after the other."""
-    latencies: list[float] = []
-    errors = 0
-    stop_at = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
-
-        async def worker(offset: int) -> None:
-            nonlocal errors
-            i = offset
-            while time.perf_counter() < stop_at:
-                started = time.perf_counter()
-                r = await client.post(path, json=bodies[i % len(bodies)])
-                latencies.append(time.perf_counter() - started)
-                errors += r.status_code >= 300
-                i += clients
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker(k) for k in range(clients)))
-        elapsed = time.perf_counter() - began
-    lat = np.array(latencies) * 1000
-    return {
-        "rps": len(lat) / elapsed,
-        "p50": float(np.percentile(lat, 50)),
-        "p99": float(np.percentile(lat, 99)),
-        "errors": errors,
-        "n": len(lat),
-    }
-
-
-def start(cmd: list[str], env: dict[str, str], health: str, log: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    try:
-        wait_http_ok(health, 180, proc)
-    except Exception:
-        proc.kill()
-        raise RuntimeError(log.read_text()[-3000:]) from None
-    return proc
 
 
 async def swap_test(url: str, registry: Registry, bodies: list[dict], moves: int) -> tuple[int, int]:
@@ -197,11 +111,11 @@ def main() -> None:
         del servers["mlflow models serve"]
     for label, (cmd, url, path, health) in servers.items():
         print(f"starting {label} ...", flush=True)
-        proc = start(cmd, env_mlflow, health, home / f"{label.split()[0]}.log")
+        proc = start(cmd, env_mlflow, health, home / f"{label.split()[0]}.log", ROOT)
         try:
-            asyncio.run(run_load(url, path, bodies, 4, 2.0))  # warm-up
+            run_wrk(url + path, wrk_json_script(bodies), 4, 2, home)  # warm-up
             for clients in args.clients:
-                results[(label, clients)] = run_wrk(url, path, bodies, clients, args.seconds, home)
+                results[(label, clients)] = run_wrk(url + path, wrk_json_script(bodies), clients, args.seconds, home)
                 r = results[(label, clients)]
                 print(
                     f"  {clients:>2} clients: {r['rps']:8.1f} req/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms",
@@ -213,18 +127,10 @@ def main() -> None:
             proc.terminate()
             proc.wait(20)
 
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    print(f"\nMachine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; one worker process each")
+    print(f"\n{machine_line()}; one worker process each")
     print(
         f"Model: {names.BREAST_CANCER} v{version} (200-tree random forest); 1-row dataframe_split payloads; "
-        f"{args.seconds:.0f} s per level\n"
+        f"load from wrk (1 thread, N connections); {args.seconds:.0f} s per level\n"
     )
     header = (
         "| clients | ModelOps req/s | MLflow req/s | ratio | ModelOps p50 ms | MLflow p50 ms "

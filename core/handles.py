@@ -38,6 +38,7 @@ class ModelHandle:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     fast_proba: Any = field(default=None, repr=False)
+    compiled: Any = field(default=None, repr=False)
 
     def predict_proba(self, matrix: np.ndarray) -> np.ndarray:
         """Class probabilities for each row of a feature matrix in signature order (tabular models)."""
@@ -53,10 +54,11 @@ class ModelHandle:
     def predict_images(self, batch: np.ndarray) -> np.ndarray:
         """Class probabilities for a batch of preprocessed images (image models).
 
-        Calls the model directly: ``model.predict`` costs ~30 ms of overhead per call.
+        Calls a compiled graph of the model: ``model.predict`` costs ~30 ms of overhead per
+        call and even an eager ``model(x)`` ~3 ms; the graph ~0.5 ms for one digit image.
         """
         with self.lock:
-            out = self.model(batch, training=False)
+            out = (self.compiled or self.model)(batch)
         return np.asarray(out, dtype="float64")
 
 
@@ -177,9 +179,22 @@ def _load_keras(model_name: str, version: int, local: Path, tracking_uri: str) -
         model=model,
         classes=list(spec.class_names),
         input_spec=spec,
+        compiled=_compile(model),
     )
-    handle.predict_images(np.zeros((1, spec.height, spec.width, spec.channels), dtype="float32"))
+    handle.predict_images(np.zeros((1, spec.height, spec.width, spec.channels), dtype="float32"))  # traces the graph
     return handle
+
+
+def _compile(model: Any) -> Any:
+    """``model(x, training=False)`` as a TensorFlow graph that accepts any batch size."""
+    import tensorflow as tf
+
+    def call(x: Any) -> Any:
+        return model(x, training=False)
+
+    _, h, w, c = model.input_shape
+    signature = [tf.TensorSpec((None, h, w, c), tf.float32)]
+    return tf.function(call, input_signature=signature, autograph=False)
 
 
 def _input_spec(model_name: str, version: int, tracking_uri: str, model: Any) -> InputSpec:
