@@ -59,6 +59,36 @@ def _cmd_register_keras(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from core.simulate import SimulationConfig, simulate
+
+    config = SimulationConfig(
+        model=args.model,
+        rate=args.rate,
+        duration=args.duration,
+        label_delay=args.label_delay,
+        label_fraction=args.label_fraction,
+        drift=args.drift,
+        users=args.users,
+        seed=args.seed,
+        challenger_share=args.challenger_share,
+    )
+
+    def report(r) -> None:
+        print(f"sent {r.sent}, ok {r.ok}, failed {r.failed}, labels {r.labels}; {dict(r.arms)}", flush=True)
+
+    try:
+        result = asyncio.run(simulate(Settings.from_env(), config, progress=report))
+    except KeyboardInterrupt:
+        return 130
+    report(result)
+    if result.errors:
+        print(f"errors: {dict(result.errors)}", file=sys.stderr)
+    return 0 if result.failed == 0 else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m core`` argument parser."""
     parser = argparse.ArgumentParser(prog="python -m core", description="ModelOps command line.")
@@ -82,6 +112,22 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     srv.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     srv.set_defaults(func=_cmd_serve)
+    sim = sub.add_parser(
+        "simulate",
+        help="send live traffic and feedback to the service",
+        description="Send real HTTP requests with held-out rows to the service, post feedback labels "
+        "later, and optionally shift the inputs gradually (drift).",
+    )
+    sim.add_argument("--model", required=True, help="a tabular model, e.g. breast-cancer")
+    sim.add_argument("--rate", type=float, default=20.0, help="requests per second (default 20)")
+    sim.add_argument("--duration", type=float, default=60.0, help="seconds; 0 runs until Ctrl-C (default 60)")
+    sim.add_argument("--label-delay", type=float, default=5.0, help="seconds until a label is posted (default 5)")
+    sim.add_argument("--label-fraction", type=float, default=0.8, help="share of requests labelled (default 0.8)")
+    sim.add_argument("--drift", type=float, default=0.0, help="feature shift in std devs reached by the end")
+    sim.add_argument("--users", type=int, default=1000, help="distinct routing keys (default 1000)")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--challenger-share", type=float, help="set the A/B split first (needs the API token)")
+    sim.set_defaults(func=_cmd_simulate)
     reg = sub.add_parser(
         "register-keras",
         help="register your own Keras image classifier",

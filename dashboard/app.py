@@ -25,6 +25,8 @@ def main() -> None:
             st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
             st.Page(PAGES / "registry.py", title="Registry", icon=":material/inventory_2:", url_path="registry"),
             st.Page(PAGES / "classify.py", title="Classify", icon=":material/image_search:", url_path="classify"),
+            st.Page(PAGES / "ab_testing.py", title="A/B testing", icon=":material/science:", url_path="ab"),
+            st.Page(PAGES / "monitoring.py", title="Monitoring", icon=":material/monitoring:", url_path="monitoring"),
         ]
     )
     navigation.run()

@@ -6,9 +6,13 @@ settings in one process never share entries.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import pandas as pd
 import streamlit as st
 
 from core import names
+from core.ab import load_outcomes
 from core.config import Settings
 from core.handles import ModelHandle, load_handle
 from core.registry import ModelSummary, Registry, VersionInfo
@@ -112,3 +116,13 @@ def service_changed() -> None:
 def model_handle(tracking_uri: str, model: str, version: int) -> ModelHandle:
     """A model version loaded once and shared by every session (never mutated)."""
     return load_handle(tracking_uri, model, version)
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def _outcomes(db_url: str, model: str, since: datetime | None) -> pd.DataFrame:
+    return load_outcomes(registry().store, model, since)
+
+
+def outcomes(model: str, since: datetime | None = None) -> pd.DataFrame:
+    """Served requests of ``model`` joined with their feedback (cached for a few seconds)."""
+    return _outcomes(settings().db_url, model, since)

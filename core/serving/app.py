@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Annotated, Any
 
 import numpy as np
@@ -217,7 +218,16 @@ def create_app(settings: Settings | None = None, config: ServiceConfig | None = 
         # Attribute access, not model_dump(): dumping would deep-copy every row once more.
         payload = {key: getattr(body, key) for key in PAYLOAD_KEYS}
         matrix = payload_to_matrix(payload, arm.handle.columns, config.max_rows)
-        proba = await arm.batcher.predict(matrix)
+        try:
+            proba = await arm.batcher.predict(matrix)
+        except Exception as exc:  # the model itself failed: log it against the arm, answer 500
+            log.exception("%s v%s failed to predict", name, arm.version)
+            failed = PredictionRecord.served(
+                uuid.uuid4().hex, arm.handle, arm.alias, body.routing_key, {}, [], np.zeros((0, 0)), started
+            )
+            await prediction_log.append(replace(failed, status="error"))
+            metrics.requests.labels(name, str(arm.version), arm.alias, "predict", "500").inc()
+            return JSONResponse({"detail": f"{name} v{arm.version} failed to predict: {exc}"}, status_code=500)
         classes = arm.handle.classes
         labels = [classes[i] for i in np.argmax(proba, axis=1)]
         request_id = uuid.uuid4().hex

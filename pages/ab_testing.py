@@ -1,0 +1,93 @@
+"""A/B testing: traffic split, per-arm statistics, the sequential decision, promote the challenger."""
+
+import math
+
+import streamlit as st
+
+from core import names
+from core.ab import ALPHA, analyse, sample_size_per_arm
+from core.plots import cumulative_accuracy_figure
+from dashboard import components, resources, state
+
+st.title("A/B testing")
+components.flash()
+
+with components.errors_as_messages():
+    models = resources.list_models()
+    if not models:
+        components.empty_registry_notice()
+        st.stop()
+    name = components.model_picker(models)
+    model = next(m for m in models if m.name == name)
+    status = resources.service_status()
+
+    st.subheader("Traffic")
+    components.traffic_controls(name, status)
+    served = status.models.get(name, {})
+    traffic = served.get("traffic", {})
+    share = 0.0 if traffic.get("shadow") else float(traffic.get("challenger_share", 0.0))
+    versions = {alias: v for alias, v in model.aliases.items() if alias in names.ALIASES}
+    if names.CHALLENGER not in versions:
+        st.info(f"{name} has no challenger. Promote a version to `challenger` on the Registry page to start a test.")
+        st.stop()
+
+    min_effect = st.select_slider(
+        "Smallest accuracy difference worth detecting",
+        options=[0.01, 0.02, 0.03, 0.05, 0.1],
+        value=0.05,
+        format_func=lambda v: f"{v:.0%}",
+        key=state.AB_MIN_EFFECT,
+    )
+    report = analyse(resources.outcomes(name), name, versions, share, min_effect=min_effect)
+
+    st.subheader("Decision")
+    box = {"better": st.success, "worse": st.error}.get(report.verdict, st.info)
+    with st.container(key="ab-decision"):
+        box(report.decision)
+    st.caption(
+        f"Decided by the mixture sequential probability ratio test (mSPRT): its p-value stays valid however "
+        f"often this page is watched, so the decision is made at α = {ALPHA}. The fixed-sample z-test p-value "
+        f"below is for reference only; it is valid once, at a sample size planned in advance."
+    )
+    if report.srm_detected:
+        st.warning(
+            f"Sample-ratio mismatch: the arms received {report.arms[0].requests:,} and {report.arms[1].requests:,} "
+            f"requests for a configured {1 - share:.0%}/{share:.0%} split (chi-square p = {report.srm_p:.2g}). "
+            "Assignment or logging is broken somewhere; do not trust the comparison until it is explained."
+        )
+
+    st.subheader("Per arm")
+    st.dataframe(report.table(), hide_index=True, width="stretch", key="ab-table")
+    cols = st.columns(3)
+    diff = report.diff
+    cols[0].metric(
+        "Accuracy difference (challenger − champion)",
+        "—" if math.isnan(diff.diff) else f"{diff.diff:+.2%}",
+        None if math.isnan(diff.low) else f"95% CI {diff.low:+.1%} … {diff.high:+.1%}",
+        delta_color="off",
+    )
+    cols[1].metric("Sequential p (decides)", f"{report.sequential_p:.4f}")
+    cols[2].metric("z-test p (reference)", "—" if math.isnan(diff.p_value) else f"{diff.p_value:.4f}")
+    if len(report.cumulative):
+        st.plotly_chart(cumulative_accuracy_figure(report.cumulative), width="stretch")
+
+    with st.expander("Sample-size calculator"):
+        c = st.columns(4)
+        base = c[0].number_input("Baseline accuracy", 0.01, 0.99, 0.9, 0.01, key="ss_base")
+        effect = c[1].number_input("Difference to detect", 0.005, 0.5, 0.02, 0.005, key="ss_effect")
+        alpha = c[2].number_input("α", 0.001, 0.2, 0.05, 0.005, key="ss_alpha")
+        power = c[3].number_input("Power", 0.5, 0.99, 0.8, 0.05, key="ss_power")
+        if base + effect >= 1:
+            st.error("Baseline plus difference must stay below 100%.")
+        else:
+            n = sample_size_per_arm(base, effect, alpha, power)
+            st.markdown(f"**{n:,} labelled requests per arm** ({2 * n:,} in total).")
+
+    st.subheader("Promote")
+    challenger = versions[names.CHALLENGER]
+    if st.button(f"Promote challenger v{challenger} to champion", key="ab-promote"):
+        move = resources.registry().promote(name, challenger, names.CHAMPION, reason=f"A/B: {report.verdict}")
+        resources.registry_changed()
+        live = components.push_to_service(name, names.CHAMPION, move.to_version)
+        st.session_state[state.FLASH] = f"champion: v{move.from_version} → v{move.to_version}. {live}"
+        st.rerun()

@@ -1,0 +1,55 @@
+"""Monitoring: throughput, latency, errors and the predicted-class mix, refreshing itself."""
+
+from datetime import UTC, datetime, timedelta
+
+import streamlit as st
+
+from core.monitoring import FREQUENCIES, class_mix, traffic_timeseries
+from core.plots import class_mix_figure, timeseries_figure
+from dashboard import components, resources, state
+
+WINDOWS = {"15 min": timedelta(minutes=15), "1 h": timedelta(hours=1), "24 h": timedelta(days=1), "all": None}
+REFRESH_S = 5
+
+st.title("Monitoring")
+
+with components.errors_as_messages():
+    models = resources.list_models()
+    if not models:
+        components.empty_registry_notice()
+        st.stop()
+    cols = st.columns([2, 1, 1])
+    with cols[0]:
+        name = components.model_picker(models)
+    window = cols[1].selectbox("Window", list(WINDOWS), key=state.MONITOR_WINDOW)
+    freq = FREQUENCIES[cols[2].selectbox("Bin", list(FREQUENCIES), key=state.MONITOR_BIN)]
+
+
+@st.fragment(run_every=REFRESH_S)
+def live_panel() -> None:
+    """Re-drawn every few seconds without rerunning the page."""
+    with components.errors_as_messages():
+        span = WINDOWS[window]
+        frame = resources.outcomes(name, datetime.now(UTC) - span if span else None)
+        if frame.empty:
+            st.info(
+                f"No predictions of {name} logged in this window. Send traffic, for example "
+                f"`python -m core simulate --model {name} --rate 10 --duration 60`."
+            )
+            return
+        series = traffic_timeseries(frame, freq)
+        recent = series.iloc[-1]
+        m = st.columns(4)
+        m[0].metric("Requests in window", f"{len(frame):,}")
+        m[1].metric("Requests/s (last bin)", f"{recent['rps']:.1f}")
+        m[2].metric("p99 latency (last bin)", f"{recent['p99']:.1f} ms")
+        m[3].metric("Error rate (window)", f"{(frame['status'] != 'ok').mean():.2%}")
+        left, right = st.columns(2)
+        left.plotly_chart(timeseries_figure(series, ["rps"], "Throughput", "requests/s"), width="stretch")
+        right.plotly_chart(timeseries_figure(series, ["p50", "p95", "p99"], "Latency", "ms"), width="stretch")
+        left.plotly_chart(timeseries_figure(series, ["error_rate"], "Error rate", "", percent=True), width="stretch")
+        right.plotly_chart(class_mix_figure(class_mix(frame, freq)), width="stretch")
+        st.caption(f"Refreshes every {REFRESH_S} s · {datetime.now(UTC):%H:%M:%S} UTC")
+
+
+live_panel()

@@ -1,0 +1,124 @@
+"""The traffic simulator end to end against a real service, then the A/B and Monitoring pages on its data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from streamlit.testing.v1 import AppTest
+
+from core import names
+from core.ab import analyse, load_outcomes
+from core.registry import Registry
+from core.simulate import SimulationConfig, simulate
+from core.store import predictions
+from tests.helpers import run_async
+from tests.serving.conftest import TOKEN, Service
+
+BC = names.BREAST_CANCER
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def simulated(fresh_service: Service) -> Service:
+    settings = replace(fresh_service.settings, api_url=fresh_service.url, api_token=TOKEN)
+    config = SimulationConfig(
+        BC, rate=80, duration=4, label_delay=0.3, label_fraction=1.0, drift=3.0, challenger_share=0.5, seed=1
+    )
+    result = run_async(simulate(settings, config))
+    assert result.sent == 320 and result.ok == 320 and result.failed == 0
+    assert result.labels == 320
+    assert {arm.split()[0] for arm in result.arms} == {names.CHAMPION, names.CHALLENGER}
+    return fresh_service
+
+
+def test_simulated_traffic_feeds_the_ab_analysis(simulated: Service) -> None:
+    store = Registry.from_settings(simulated.settings).store
+    frame = load_outcomes(store, BC)
+    assert len(frame) == 320 and frame["correct"].notna().all()
+    report = analyse(frame, BC, {names.CHAMPION: 3, names.CHALLENGER: 2}, 0.5)
+    champion, challenger = report.arms
+    assert champion.requests + challenger.requests == 320
+    assert not report.srm_detected  # keyed users at 50/50
+    assert champion.accuracy_low < champion.accuracy < champion.accuracy_high
+    early = frame.head(40)["correct"].astype(bool).mean()
+    late = frame.tail(40)["correct"].astype(bool).mean()
+    assert early > 0.8 and late < early - 0.15  # the drift (3 std devs by the end) hurts both models
+    assert report.verdict in ("unknown", "better", "worse") and report.decision
+    assert len(report.cumulative) == 320
+
+
+def test_drift_shifts_the_logged_inputs(simulated: Service) -> None:
+    engine = sa.create_engine(simulated.settings.db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(predictions.c.inputs).order_by(predictions.c.at)).scalars().all()
+    radius = np.array([json.loads(r)["data"][0][0] for r in rows])
+    quarter = len(radius) // 4
+    assert radius[-quarter:].mean() > radius[:quarter].mean() + 3  # ≈3 std devs (≈3.5) by the end
+
+
+def _pages_env(service: Service, mp: pytest.MonkeyPatch) -> None:
+    for key in (names.ENV_TRACKING_URI, names.ENV_DB_URL):
+        mp.delenv(key, raising=False)
+    mp.setenv(names.ENV_HOME, str(service.settings.home))
+    mp.setenv(names.ENV_API_URL, service.url)
+    mp.setenv(names.ENV_API_TOKEN, TOKEN)
+
+
+def test_ab_and_monitoring_pages_show_the_simulated_traffic(simulated: Service, monkeypatch) -> None:
+    _pages_env(simulated, monkeypatch)
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("../pages/ab_testing.py").run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert table["requests"].sum() == 320 and set(table["arm"]) == {"champion", "challenger"}
+    assert at.slider(key=f"traffic_share-{BC}").value == 50
+    decision = [e.value for e in (*at.info, *at.success, *at.error)]
+    assert any("sequential p" in d or "Not yet known" in d for d in decision)
+    at.switch_page("../pages/monitoring.py").run()
+    assert not at.exception, at.exception
+    assert any(m.label == "Requests in window" and m.value == "320" for m in at.metric)
+
+
+def test_ab_page_promotes_the_challenger_through_the_service(fresh_service: Service, monkeypatch) -> None:
+    _pages_env(fresh_service, monkeypatch)
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("../pages/ab_testing.py").run()
+    assert any("has served no traffic yet" in i.value for i in at.info)
+    at.button(key="ab-promote").click().run()
+    assert at.success[0].value.startswith("champion: v3 → v2. Live on the prediction service")
+
+
+def test_monitoring_page_without_traffic_says_so(fresh_service: Service, monkeypatch) -> None:
+    _pages_env(fresh_service, monkeypatch)
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("../pages/monitoring.py").run()
+    assert not at.exception
+    assert any("No predictions of breast-cancer" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--rate", "0"], "--rate must be between 0 and 10000"),
+        (["--label-fraction", "2"], "--label-fraction must be between 0 and 1"),
+    ],
+)
+def test_simulate_cli_rejects_bad_settings(args: list[str], message: str, tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "core", "simulate", "--model", BC, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, names.ENV_HOME: str(tmp_path)},
+        timeout=120,
+    )
+    assert out.returncode == 2 and message in out.stderr
