@@ -7,9 +7,11 @@ SERVICE_PORT=${SERVICE_PORT:-8000}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 
 pids=()
+helpers=()
 stop() {
   trap - INT TERM EXIT
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}" "${helpers[@]}"; do kill "$pid" 2>/dev/null || true; done
+  pkill -P $$ 2>/dev/null || true
   wait 2>/dev/null || true
 }
 trap stop INT TERM EXIT
@@ -20,5 +22,28 @@ pids+=($!)
 pids+=($!)
 echo "dashboard: http://localhost:${DASHBOARD_PORT}  service: http://localhost:${SERVICE_PORT}/docs  (Ctrl-C stops everything)"
 
-# Return as soon as any process exits, then stop the others.
-wait -n
+# A gentle simulator, so the A/B, Monitoring and drift views show live data within a minute.
+# MODELOPS_SIMULATE=0 turns it off. It is a helper: its exit does not stop the others.
+helpers=()
+if [ "${MODELOPS_SIMULATE:-1}" != "0" ]; then
+  (
+    "$BIN/python" - "$SERVICE_PORT" <<'PY'
+import sys, time, urllib.request
+url = f"http://127.0.0.1:{sys.argv[1]}/readyz"
+for _ in range(240):
+    try:
+        if urllib.request.urlopen(url, timeout=2).status == 200:
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.5)
+sys.exit(1)
+PY
+    MODELOPS_API_URL="http://127.0.0.1:${SERVICE_PORT}" exec "$BIN/python" -m core simulate --model breast-cancer \
+      --rate 2 --duration 0 --label-delay 5 --label-fraction 0.8 --challenger-share 0.2 > "${MODELOPS_HOME:-.modelops}/simulator.log" 2>&1
+  ) &
+  helpers+=($!)
+fi
+
+# Return as soon as the service or the dashboard exits, then stop everything.
+wait -n "${pids[@]}"
