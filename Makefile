@@ -52,6 +52,7 @@ bench: install-dev  ## benchmarks: serving vs `mlflow models serve`, images vs a
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/serve_bench.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/image_bench.py
+	$(BIN)/python bench/drift_bench.py
 
 clean:  ## remove the venv and local state
 	rm -rf $(VENV) .modelops .pytest_cache .ruff_cache

@@ -26,6 +26,7 @@ def main() -> None:
             st.Page(PAGES / "registry.py", title="Registry", icon=":material/inventory_2:", url_path="registry"),
             st.Page(PAGES / "classify.py", title="Classify", icon=":material/image_search:", url_path="classify"),
             st.Page(PAGES / "ab_testing.py", title="A/B testing", icon=":material/science:", url_path="ab"),
+            st.Page(PAGES / "drift.py", title="Drift", icon=":material/query_stats:", url_path="drift"),
             st.Page(PAGES / "monitoring.py", title="Monitoring", icon=":material/monitoring:", url_path="monitoring"),
         ]
     )

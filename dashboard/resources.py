@@ -14,6 +14,7 @@ import streamlit as st
 from core import names
 from core.ab import load_outcomes
 from core.config import Settings
+from core.drift import DriftDetector, fit_for_version, logged_inputs
 from core.handles import ModelHandle, load_handle
 from core.registry import ModelSummary, Registry, VersionInfo
 from core.service_client import ServiceClient, ServiceStatus
@@ -77,12 +78,7 @@ def list_history(model: str | None = None, limit: int | None = None) -> list[Ali
 
 def list_image_models() -> list[ModelSummary]:
     """Registered models whose champion is a Keras image classifier."""
-    image_models = []
-    for model in list_models():
-        champion = next((v for v in list_versions(model.name) if v.version == model.champion), None)
-        if champion is not None and champion.tags.get(names.TAG_FLAVOR) == "keras":
-            image_models.append(model)
-    return image_models
+    return [m for m in list_models() if _champion_flavor(m) == "keras"]
 
 
 def registry_changed() -> None:
@@ -126,3 +122,31 @@ def _outcomes(db_url: str, model: str, since: datetime | None) -> pd.DataFrame:
 def outcomes(model: str, since: datetime | None = None) -> pd.DataFrame:
     """Served requests of ``model`` joined with their feedback (cached for a few seconds)."""
     return _outcomes(settings().db_url, model, since)
+
+
+@st.cache_resource(show_spinner="Fitting the drift detector on the reference data…", max_entries=16)
+def drift_detector(
+    tracking_uri: str, model: str, version: int, numeric_test: str, categorical_test: str
+) -> DriftDetector:
+    """A detector fitted once per version and test choice (shared, never mutated)."""
+    return fit_for_version(registry(), model, version, numeric_test=numeric_test, categorical_test=categorical_test)
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def _served_inputs(db_url: str, model: str, since: datetime | None) -> pd.DataFrame:
+    return logged_inputs(registry().store, model, since)
+
+
+def served_inputs(model: str, since: datetime | None = None) -> pd.DataFrame:
+    """Tabular inputs served for ``model`` (cached for a few seconds)."""
+    return _served_inputs(settings().db_url, model, since)
+
+
+def list_tabular_models() -> list[ModelSummary]:
+    """Registered models whose champion is a scikit-learn model."""
+    return [m for m in list_models() if _champion_flavor(m) == "sklearn"]
+
+
+def _champion_flavor(model: ModelSummary) -> str | None:
+    champion = next((v for v in list_versions(model.name) if v.version == model.champion), None)
+    return champion.tags.get(names.TAG_FLAVOR) if champion else None

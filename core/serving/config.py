@@ -28,6 +28,8 @@ class ServiceConfig:
         max_image_bytes: Largest uploaded image accepted by ``classify``.
         max_image_pixels: Decompression-bomb guard: images with more pixels are refused.
         log_batch_max: Most prediction-log records written in one commit.
+        drift_interval_s: How often the drift gauges are refreshed.
+        drift_window: How many of the latest requests the drift gauges look at.
     """
 
     poll_interval_s: float = 5.0
@@ -38,6 +40,8 @@ class ServiceConfig:
     max_image_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
     log_batch_max: int = 512
+    drift_interval_s: float = 60.0
+    drift_window: int = 1000
 
     @classmethod
     def from_env(cls) -> ServiceConfig:
@@ -51,4 +55,6 @@ class ServiceConfig:
             max_image_bytes=_env_int("MODELOPS_MAX_IMAGE_BYTES", cls.max_image_bytes),
             max_image_pixels=_env_int("MODELOPS_MAX_IMAGE_PIXELS", cls.max_image_pixels),
             log_batch_max=_env_int("MODELOPS_LOG_BATCH_MAX", cls.log_batch_max),
+            drift_interval_s=_env_float("MODELOPS_DRIFT_INTERVAL_S", cls.drift_interval_s),
+            drift_window=_env_int("MODELOPS_DRIFT_WINDOW", cls.drift_window),
         )

@@ -47,6 +47,18 @@ class ServiceMetrics:
             ["model", "arm"],
             registry=self.registry,
         )
+        self.drift_share = Gauge(
+            "modelops_drift_share",
+            "Share of features drifted in the last served requests vs the champion's reference.",
+            ["model"],
+            registry=self.registry,
+        )
+        self.dataset_drift = Gauge(
+            "modelops_dataset_drift",
+            "1 when the drift share reaches the dataset-drift threshold.",
+            ["model"],
+            registry=self.registry,
+        )
         self.rejected = Counter(
             "modelops_rejected_requests",
             "Requests refused before reaching a model, by route and HTTP status.",

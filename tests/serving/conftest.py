@@ -45,6 +45,7 @@ def start_service(home: Path, **extra_env: str) -> Service:
             names.ENV_HOME: str(home),
             names.ENV_API_TOKEN: TOKEN,
             "MODELOPS_POLL_INTERVAL_S": "1",
+            "MODELOPS_DRIFT_INTERVAL_S": "1",
             "TF_CPP_MIN_LOG_LEVEL": "3",
             **extra_env,
         }

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,17 +20,20 @@ from core.ab import analyse, load_outcomes
 from core.registry import Registry
 from core.simulate import SimulationConfig, simulate
 from core.store import predictions
+from tests.conftest import copy_home
 from tests.helpers import run_async
-from tests.serving.conftest import TOKEN, Service
+from tests.serving.conftest import TOKEN, Service, start_service, stop_service
 
 BC = names.BREAST_CANCER
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def simulated(fresh_service: Service) -> Service:
-    settings = replace(fresh_service.settings, api_url=fresh_service.url, api_token=TOKEN)
+@pytest.fixture(scope="module")
+def simulated(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """One service per module that received 320 requests with drift and labels; tests only read it."""
+    service = start_service(copy_home(seeded_template, tmp_path_factory.mktemp("sim") / "home"))
+    settings = replace(service.settings, api_url=service.url, api_token=TOKEN)
     config = SimulationConfig(
         BC, rate=80, duration=4, label_delay=0.3, label_fraction=1.0, drift=3.0, challenger_share=0.5, seed=1
     )
@@ -37,7 +41,8 @@ def simulated(fresh_service: Service) -> Service:
     assert result.sent == 320 and result.ok == 320 and result.failed == 0
     assert result.labels == 320
     assert {arm.split()[0] for arm in result.arms} == {names.CHAMPION, names.CHALLENGER}
-    return fresh_service
+    yield service
+    stop_service(service)
 
 
 def test_simulated_traffic_feeds_the_ab_analysis(simulated: Service) -> None:
@@ -122,3 +127,50 @@ def test_simulate_cli_rejects_bad_settings(args: list[str], message: str, tmp_pa
         timeout=120,
     )
     assert out.returncode == 2 and message in out.stderr
+
+
+def test_service_publishes_the_drift_share(simulated: Service) -> None:
+    import time
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    deadline = time.monotonic() + 15
+    share = None
+    while time.monotonic() < deadline and share is None:
+        with simulated.client() as c:
+            families = {f.name: f for f in text_string_to_metric_families(c.get("/metrics").text)}
+        samples = [s for s in families["modelops_drift_share"].samples if s.labels["model"] == BC]
+        share = samples[0].value if samples else None
+        time.sleep(0.5)
+    assert share is not None and share > 0.5  # 3 std devs of drift moves most of the 30 features
+
+
+def test_drift_page_on_drifted_traffic(simulated: Service, monkeypatch) -> None:
+    _pages_env(simulated, monkeypatch)
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page("../pages/drift.py").run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Dataset drift"] == "yes"
+    features = at.dataframe[0].value
+    assert len(features) == 30 and features["drifted"].sum() >= 15
+    assert {"statistic", "p_value", "p_adjusted", "drifted"} <= set(features.columns)
+    assert len(at.get("plotly_chart")) >= 3  # distribution, ECDF, drift over time
+    segments = at.dataframe[1].value
+    assert set(segments["segment"]) == {"champion", "challenger"}
+    assert len(at.get("download_button")) == 2
+
+
+def test_drift_page_lists_what_is_wrong_with_an_uploaded_csv(simulated: Service, monkeypatch) -> None:
+    _pages_env(simulated, monkeypatch)
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page("../pages/drift.py").run()
+    at.radio(key="drift_source").set_value("Upload a CSV").run()
+    at.file_uploader(key="drift_upload").set_value(("bad.csv", b"mean radius,age\nbig,3\n1.0,4\n", "text/csv")).run()
+    assert not at.exception
+    (error,) = at.error
+    assert "missing column(s): mean texture" in error.value
+    assert "unexpected column(s): age" in error.value
+    assert "column 'mean radius' must be numeric: 1 value(s) are not, e.g. 'big'" in error.value
+    at.file_uploader(key="drift_upload").set_value(("empty.csv", b"", "text/csv")).run()
+    assert "is not a readable CSV" in at.error[0].value

@@ -1,0 +1,422 @@
+"""Data drift: per-feature tests, dataset drift, drift per segment and over time.
+
+:class:`DriftDetector` follows scikit-learn's shape: ``fit(reference)`` keeps what the tests
+need (sorted numeric columns, bin edges, category frequencies) and ``compare(current)``
+returns a typed report. Adding a test means one small function in :data:`NUMERIC_TESTS` or
+:data:`CATEGORICAL_TESTS`; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from scipy import stats
+from scipy.spatial.distance import jensenshannon
+
+from core.errors import InvalidInputError
+from core.store import Store, predictions
+
+KS_EXACT_MAX_N = 10_000  # scipy's 'auto' switches from the exact to the asymptotic p-value here
+PSI_EPS = 1e-4
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One test's verdict on one feature: a p-value test or a distance with a threshold."""
+
+    statistic: float
+    p_value: float  # nan for distance tests
+    threshold: float  # the p-value level or the distance threshold
+
+
+# -- numeric tests: (fitted column state, current values) -> TestResult ------------------------
+def ks_statistic_sorted(ref_sorted: np.ndarray, cur: np.ndarray) -> float:
+    """The two-sample KS statistic from an already sorted reference, in O(m log n).
+
+    Both empirical CDFs are step functions, so the largest gap sits at a current value,
+    just at it or just before it; evaluating the reference CDF there (both sides) is enough.
+    """
+    n, m = len(ref_sorted), len(cur)
+    values, counts = np.unique(cur, return_counts=True)
+    cur_right = np.cumsum(counts) / m
+    cur_left = cur_right - counts / m
+    ref_right = np.searchsorted(ref_sorted, values, side="right") / n
+    ref_left = np.searchsorted(ref_sorted, values, side="left") / n
+    return float(max(np.max(np.abs(ref_right - cur_right)), np.max(np.abs(ref_left - cur_left))))
+
+
+def ks_test(state: dict, cur: np.ndarray, alpha: float) -> TestResult:
+    """Kolmogorov–Smirnov, equal to ``scipy.stats.ks_2samp`` (two-sided, method 'auto')."""
+    ref = state["sorted"]
+    n, m = len(ref), len(cur)
+    if max(n, m) <= KS_EXACT_MAX_N:
+        result = stats.ks_2samp(ref, cur)
+        return TestResult(float(result.statistic), float(result.pvalue), alpha)
+    d = ks_statistic_sorted(ref, cur)
+    big, small = max(n, m), min(n, m)
+    en = big * small / (big + small)
+    return TestResult(d, float(np.clip(stats.kstwo.sf(d, np.round(en)), 0, 1)), alpha)
+
+
+def wasserstein_test(state: dict, cur: np.ndarray, threshold: float) -> TestResult:
+    """Wasserstein distance divided by the reference's standard deviation."""
+    scale = state["std"] or 1.0
+    return TestResult(float(stats.wasserstein_distance(state["sorted"], cur) / scale), math.nan, threshold)
+
+
+def psi_test(state: dict, cur: np.ndarray, threshold: float) -> TestResult:
+    """Population stability index over the reference's quantile bins."""
+    edges = state["edges"]
+    cur_share = np.histogram(np.clip(cur, edges[0], edges[-1]), bins=edges)[0] / len(cur)
+    ref_share = state["ref_share"]
+    a, b = np.maximum(ref_share, PSI_EPS), np.maximum(cur_share, PSI_EPS)
+    return TestResult(float(np.sum((b - a) * np.log(b / a))), math.nan, threshold)
+
+
+# -- categorical tests ------------------------------------------------------------------------
+def _category_counts(state: dict, cur: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    categories = state["categories"]
+    cur_counts = cur.astype(str).value_counts()
+    observed = np.array(
+        [cur_counts.get(c, 0) for c in categories] + [cur_counts.drop(categories, errors="ignore").sum()]
+    )
+    expected_share = np.append(state["shares"], 0.0)
+    return observed.astype(float), expected_share
+
+
+def chi2_test(state: dict, cur: pd.Series, alpha: float) -> TestResult:
+    """Chi-square goodness of fit of current category counts to the reference frequencies."""
+    observed, share = _category_counts(state, cur)
+    if observed[-1] > 0:  # unseen categories: a smoothed reference so the test stays defined
+        share = (share + 0.5 / state["n"]) / (share + 0.5 / state["n"]).sum()
+    else:
+        observed, share = observed[:-1], share[:-1]
+    expected = share * observed.sum()
+    result = stats.chisquare(observed, expected)
+    return TestResult(float(result.statistic), float(result.pvalue), alpha)
+
+
+def js_test(state: dict, cur: pd.Series, threshold: float) -> TestResult:
+    """Jensen–Shannon distance (base 2) between reference and current category shares."""
+    observed, share = _category_counts(state, cur)
+    return TestResult(float(jensenshannon(share, observed / observed.sum(), base=2)), math.nan, threshold)
+
+
+NUMERIC_TESTS: dict[str, tuple[Callable[..., TestResult], float]] = {
+    "ks": (ks_test, 0.05),
+    "wasserstein": (wasserstein_test, 0.1),
+    "psi": (psi_test, 0.2),
+}
+CATEGORICAL_TESTS: dict[str, tuple[Callable[..., TestResult], float]] = {
+    "chi2": (chi2_test, 0.05),
+    "js": (js_test, 0.1),
+}
+
+
+def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (nan stays nan)."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = ~np.isnan(p)
+    if not ok.any():
+        return out
+    q = p[ok]
+    order = np.argsort(q)
+    ranked = q[order] * len(q) / np.arange(1, len(q) + 1)
+    adjusted = np.minimum.accumulate(ranked[::-1])[::-1]
+    result = np.empty_like(q)
+    result[order] = np.clip(adjusted, 0, 1)
+    out[ok] = result
+    return out
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """The result of :meth:`DriftDetector.compare`."""
+
+    features: pd.DataFrame  # column, kind, test, statistic, p_value, p_adjusted, threshold, drifted
+    n_reference: int
+    n_current: int
+    drift_share_threshold: float
+
+    @property
+    def drifted(self) -> list[str]:
+        """Names of the drifted features."""
+        return self.features.loc[self.features["drifted"], "column"].tolist()
+
+    @property
+    def share(self) -> float:
+        """Share of features that drifted."""
+        return float(self.features["drifted"].mean()) if len(self.features) else 0.0
+
+    @property
+    def dataset_drift(self) -> bool:
+        """True when the share of drifted features reaches the threshold."""
+        return self.share >= self.drift_share_threshold
+
+
+class DriftDetector:
+    """Fit on reference data once, compare any current data against it.
+
+    Args:
+        numeric_test: ``ks`` (default), ``wasserstein`` (normalised) or ``psi``.
+        categorical_test: ``chi2`` (default) or ``js``.
+        threshold: p-value level or distance threshold (default: the test's usual one).
+        drift_share: share of drifted features that makes the dataset drifted.
+        bins: quantile bins for PSI.
+        max_categories: a numeric column with at most this many distinct values is categorical.
+
+    Example:
+        >>> det = DriftDetector().fit(reference_df)      # doctest: +SKIP
+        >>> det.compare(current_df).dataset_drift       # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        numeric_test: str = "ks",
+        categorical_test: str = "chi2",
+        threshold: float | None = None,
+        drift_share: float = 0.5,
+        bins: int = 10,
+        max_categories: int = 10,
+    ) -> None:
+        self.numeric_test = numeric_test
+        self.categorical_test = categorical_test
+        self.threshold = threshold
+        self.drift_share = drift_share
+        self.bins = bins
+        self.max_categories = max_categories
+
+    def fit(self, reference: pd.DataFrame) -> DriftDetector:
+        """Learn what the tests need from ``reference``; returns ``self``."""
+        if self.numeric_test not in NUMERIC_TESTS:
+            raise InvalidInputError(f"unknown numeric test {self.numeric_test!r}; use one of {list(NUMERIC_TESTS)}")
+        if self.categorical_test not in CATEGORICAL_TESTS:
+            raise InvalidInputError(
+                f"unknown categorical test {self.categorical_test!r}; use one of {list(CATEGORICAL_TESTS)}"
+            )
+        if reference.empty:
+            raise InvalidInputError("the reference data is empty")
+        self.columns_: list[str] = [str(c) for c in reference.columns]
+        self.kinds_: dict[str, str] = {}
+        self.state_: dict[str, dict] = {}
+        for column in self.columns_:
+            values = reference[column]
+            numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+            if numeric and values.nunique(dropna=True) > self.max_categories:
+                clean = values.dropna().to_numpy(dtype=float)
+                edges = np.unique(np.quantile(clean, np.linspace(0, 1, self.bins + 1)))
+                if len(edges) < 2:
+                    edges = np.array([clean.min() - 0.5, clean.max() + 0.5])
+                self.kinds_[column] = "numeric"
+                self.state_[column] = {
+                    "sorted": np.sort(clean),
+                    "std": float(clean.std()),
+                    "edges": edges,
+                    "ref_share": np.histogram(clean, bins=edges)[0] / len(clean),
+                }
+            else:
+                counts = values.dropna().astype(str).value_counts()
+                self.kinds_[column] = "categorical"
+                self.state_[column] = {
+                    "categories": counts.index.tolist(),
+                    "shares": (counts / counts.sum()).to_numpy(),
+                    "n": int(counts.sum()),
+                }
+        self.n_reference_ = len(reference)
+        return self
+
+    def validate(self, current: pd.DataFrame) -> pd.DataFrame:
+        """``current`` restricted to the fitted columns, or :class:`InvalidInputError` listing every problem."""
+        if not hasattr(self, "columns_"):
+            raise InvalidInputError("the drift detector is not fitted; call fit(reference) first")
+        problems = []
+        if current.empty:
+            raise InvalidInputError("the current data has no rows")
+        missing = [c for c in self.columns_ if c not in current.columns]
+        extra = [str(c) for c in current.columns if str(c) not in self.columns_]
+        if missing:
+            problems.append(f"missing column(s): {', '.join(missing)}")
+        if extra:
+            problems.append(f"unexpected column(s): {', '.join(extra)}")
+        for column in self.columns_:
+            if column not in current.columns:
+                continue
+            values = current[column]
+            if values.isna().all():
+                problems.append(f"column {column!r} is empty (all values missing)")
+            elif self.kinds_[column] == "numeric" and not pd.api.types.is_numeric_dtype(values):
+                coerced = pd.to_numeric(values, errors="coerce")
+                bad = values[coerced.isna() & values.notna()]
+                if len(bad):
+                    problems.append(
+                        f"column {column!r} must be numeric: {len(bad)} value(s) are not, e.g. {bad.iloc[0]!r}"
+                    )
+        if problems:
+            raise InvalidInputError("; ".join(problems))
+        return current[self.columns_]
+
+    def compare(self, current: pd.DataFrame) -> DriftReport:
+        """Test every feature of ``current`` against the reference."""
+        current = self.validate(current)
+        rows = []
+        for column in self.columns_:
+            kind = self.kinds_[column]
+            name = self.numeric_test if kind == "numeric" else self.categorical_test
+            test, default = (NUMERIC_TESTS if kind == "numeric" else CATEGORICAL_TESTS)[name]
+            threshold = self.threshold if self.threshold is not None else default
+            if kind == "numeric":
+                values = pd.to_numeric(current[column], errors="coerce").to_numpy(dtype=float)
+                values = values[~np.isnan(values)]
+            else:
+                values = current[column].dropna()
+            result = test(self.state_[column], values, threshold)
+            rows.append(
+                {
+                    "column": column,
+                    "kind": kind,
+                    "test": name,
+                    "statistic": result.statistic,
+                    "p_value": result.p_value,
+                    "threshold": result.threshold,
+                }
+            )
+        frame = pd.DataFrame(rows)
+        frame["p_adjusted"] = benjamini_hochberg(frame["p_value"].to_numpy())
+        uses_p = frame["p_value"].notna()
+        frame["drifted"] = np.where(
+            uses_p, frame["p_adjusted"] < frame["threshold"], frame["statistic"] > frame["threshold"]
+        )
+        frame = frame[["column", "kind", "test", "statistic", "p_value", "p_adjusted", "threshold", "drifted"]]
+        return DriftReport(frame, self.n_reference_, len(current), self.drift_share)
+
+
+def drift_over_time(
+    detector: DriftDetector,
+    current: pd.DataFrame,
+    *,
+    freq: str | None = None,
+    size: int | None = None,
+    min_rows: int = 30,
+) -> pd.DataFrame:
+    """Drift share per window of ``current`` (needs an ``at`` column): by time (``freq``) or count (``size``)."""
+    if (freq is None) == (size is None):
+        raise InvalidInputError("choose windows by time (freq) or by count (size)")
+    data = current.sort_values("at").reset_index(drop=True)
+    groups = data.groupby(pd.Grouper(key="at", freq=freq)) if freq else data.groupby(data.index // size)
+    rows = []
+    for _, window in groups:
+        if len(window) < min_rows:
+            continue
+        report = detector.compare(window.drop(columns=["at"]))
+        rows.append(
+            {
+                "start": window["at"].iloc[0],
+                "end": window["at"].iloc[-1],
+                "rows": len(window),
+                "drift_share": report.share,
+                "dataset_drift": report.dataset_drift,
+                "drifted": ", ".join(report.drifted),
+            }
+        )
+    return pd.DataFrame(rows, columns=["start", "end", "rows", "drift_share", "dataset_drift", "drifted"])
+
+
+def drift_by_segment(
+    detector: DriftDetector, current: pd.DataFrame, segment: pd.Series, min_rows: int = 30
+) -> pd.DataFrame:
+    """Drift share per value of ``segment`` (aligned with ``current``'s rows)."""
+    rows = []
+    for value, index in current.groupby(segment.to_numpy()).groups.items():
+        part = current.loc[index]
+        if len(part) < min_rows:
+            rows.append(
+                {
+                    "segment": str(value),
+                    "rows": len(part),
+                    "drift_share": math.nan,
+                    "dataset_drift": None,
+                    "drifted": f"too few rows (< {min_rows})",
+                }
+            )
+            continue
+        report = detector.compare(part)
+        rows.append(
+            {
+                "segment": str(value),
+                "rows": len(part),
+                "drift_share": report.share,
+                "dataset_drift": report.dataset_drift,
+                "drifted": ", ".join(report.drifted),
+            }
+        )
+    return pd.DataFrame(rows, columns=["segment", "rows", "drift_share", "dataset_drift", "drifted"])
+
+
+def logged_inputs(store: Store, model: str, since: datetime | None = None, limit: int | None = None) -> pd.DataFrame:
+    """Tabular inputs served for ``model`` from the prediction log: one row per input row, with
+    ``at``, ``arm``, ``version`` and ``predicted`` beside the features (newest ``limit`` requests)."""
+    query = sa.select(
+        predictions.c.at, predictions.c.arm, predictions.c.version, predictions.c.inputs, predictions.c.outputs
+    ).where(predictions.c.model == model, predictions.c.status == "ok", predictions.c.arm != "shadow")
+    if since is not None:
+        query = query.where(predictions.c.at >= since)
+    query = query.order_by(predictions.c.at.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    with store.engine.connect() as conn:
+        records = conn.execute(query).all()
+    frames = []
+    for at, arm, version, inputs, outputs in records:
+        payload, labels = json.loads(inputs), json.loads(outputs)
+        if "columns" not in payload:
+            continue
+        part = pd.DataFrame(payload["data"], columns=payload["columns"])
+        part.insert(0, "at", at)
+        part["arm"], part["version"], part["predicted"] = arm, version, [str(v) for v in labels[: len(part)]]
+        frames.append(part)
+    if not frames:
+        return pd.DataFrame(columns=["at", "arm", "version", "predicted"])
+    frame = pd.concat(frames, ignore_index=True).sort_values("at", ignore_index=True)
+    frame["at"] = pd.to_datetime(frame["at"], utc=True)
+    return frame
+
+
+LOG_COLUMNS = ("at", "arm", "version", "predicted")
+
+
+def fit_for_version(registry: object, model: str, version: int, **params: object) -> DriftDetector:
+    """A detector fitted on the reference data stored with ``model`` v``version`` (target excluded)."""
+    from core.reference import TARGET, load_version_frame
+
+    reference = load_version_frame(registry, model, version, "reference")  # type: ignore[arg-type]
+    return DriftDetector(**params).fit(reference.drop(columns=[TARGET], errors="ignore"))  # type: ignore[arg-type]
+
+
+def report_html(title: str, report: DriftReport, figures: list) -> str:
+    """A self-contained HTML report: summary, per-feature table and figures (plotly inlined once)."""
+    import html
+
+    import plotly.io as pio
+
+    parts = [
+        f"<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 8px}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p>Dataset drift: <b>{'yes' if report.dataset_drift else 'no'}</b> — {len(report.drifted)} of "
+        f"{len(report.features)} features drifted ({report.share:.0%}, threshold {report.drift_share_threshold:.0%}); "
+        f"{report.n_reference:,} reference rows, {report.n_current:,} current rows.</p>",
+        report.features.to_html(index=False, float_format=lambda v: f"{v:.4g}"),
+    ]
+    for i, fig in enumerate(figures):
+        parts.append(pio.to_html(fig, full_html=False, include_plotlyjs="inline" if i == 0 else False))
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,133 @@
+"""Drift: reference vs served (or uploaded) data, per feature, over time and per segment."""
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from core.drift import CATEGORICAL_TESTS, LOG_COLUMNS, NUMERIC_TESTS, drift_by_segment, drift_over_time, report_html
+from core.errors import InvalidInputError
+from core.plots import distribution_figure, drift_over_time_figure, ecdf_figure
+from core.reference import TARGET, load_version_frame
+from dashboard import components, resources, state
+
+WINDOWS = {"1 h": timedelta(hours=1), "24 h": timedelta(days=1), "7 days": timedelta(days=7), "all": None}
+SOURCES = ("Prediction log", "Upload a CSV")
+MAX_CSV_BYTES = 20 * 1024 * 1024
+
+st.title("Drift")
+
+with components.errors_as_messages():
+    models = resources.list_tabular_models()
+    if not models:
+        components.empty_registry_notice()
+        st.stop()
+    c = st.columns([2, 1, 1, 1])
+    name = c[0].selectbox("Model", [m.name for m in models], key=state.DRIFT_MODEL)
+    model = next(m for m in models if m.name == name)
+    numbers = [v.version for v in resources.list_versions(name)]
+    version = c[1].selectbox(
+        "Reference: version",
+        numbers,
+        index=numbers.index(model.champion),
+        format_func=lambda v: components.version_label(v, model.aliases),
+        key=state.DRIFT_VERSION,
+    )
+    numeric_test = c[2].selectbox("Numeric test", list(NUMERIC_TESTS), key=state.DRIFT_NUMERIC_TEST)
+    categorical_test = c[3].selectbox("Categorical test", list(CATEGORICAL_TESTS), key=state.DRIFT_CATEGORICAL_TEST)
+    detector = resources.drift_detector(
+        resources.settings().tracking_uri, name, version, numeric_test, categorical_test
+    )
+
+    source = st.radio("Current data", SOURCES, horizontal=True, key=state.DRIFT_SOURCE)
+    if source == SOURCES[0]:
+        span = WINDOWS[st.selectbox("Window", list(WINDOWS), index=1, key=state.DRIFT_WINDOW)]
+        logged = resources.served_inputs(name, datetime.now(UTC) - span if span else None)
+        if logged.empty:
+            st.info(
+                f"No predictions of {name} in this window. Send traffic, e.g. "
+                f"`python -m core simulate --model {name} --rate 20 --duration 60 --drift 1`, or upload a CSV."
+            )
+            st.stop()
+        current = logged.drop(columns=list(LOG_COLUMNS))
+    else:
+        upload = st.file_uploader(
+            "CSV with the model's feature columns (a header row)", type=["csv"], key=state.DRIFT_UPLOAD
+        )
+        if upload is None:
+            st.caption(f"Columns expected: {', '.join(detector.columns_)}")
+            st.stop()
+        if upload.size > MAX_CSV_BYTES:
+            st.error(f"{upload.name} is larger than {MAX_CSV_BYTES // 2**20} MB.")
+            st.stop()
+        try:
+            current = pd.read_csv(io.BytesIO(upload.getvalue()))
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+            st.error(f"{upload.name} is not a readable CSV: {exc}")
+            st.stop()
+        current = current.drop(columns=[TARGET], errors="ignore")
+        logged = None
+    try:
+        report = detector.compare(current)
+    except InvalidInputError as exc:
+        st.error(f"The current data does not fit {name} v{version}: {exc}")
+        st.stop()
+
+    st.subheader("Summary")
+    m = st.columns(4)
+    m[0].metric("Dataset drift", "yes" if report.dataset_drift else "no")
+    m[1].metric("Drifted features", f"{len(report.drifted)} of {len(report.features)}")
+    m[2].metric(
+        "Drift share", f"{report.share:.0%}", f"threshold {report.drift_share_threshold:.0%}", delta_color="off"
+    )
+    m[3].metric("Rows (reference / current)", f"{report.n_reference:,} / {report.n_current:,}")
+    st.dataframe(report.features, hide_index=True, width="stretch")
+
+    reference = load_version_frame(resources.registry(), name, version, "reference")
+    feature = st.selectbox("Feature", report.features["column"].tolist(), key=state.DRIFT_FEATURE)
+    left, right = st.columns(2)
+    figures = [distribution_figure(reference[feature], current[feature], feature)]
+    left.plotly_chart(figures[0], width="stretch")
+    if detector.kinds_[feature] == "numeric":
+        figures.append(ecdf_figure(reference[feature], current[feature], feature))
+        right.plotly_chart(figures[-1], width="stretch")
+
+    if logged is not None:
+        st.subheader("Drift over time")
+        size = st.select_slider("Window (requests)", [50, 100, 200, 500, 1000], value=100, key=state.DRIFT_WINDOW_SIZE)
+        windows = drift_over_time(detector, logged.drop(columns=["arm", "version", "predicted"]), size=size)
+        if windows.empty:
+            st.caption(f"Fewer than {size} rows: not enough for a window yet.")
+        else:
+            figures.append(drift_over_time_figure(windows, report.drift_share_threshold))
+            st.plotly_chart(figures[-1], width="stretch")
+
+    st.subheader("Per segment")
+    options = (["arm", "version", "predicted"] if logged is not None else []) + detector.columns_
+    segment_by = st.selectbox("Segment by", options, key=state.DRIFT_SEGMENT)
+    segment = (logged if logged is not None and segment_by in LOG_COLUMNS else current)[segment_by]
+    if detector.kinds_.get(segment_by) == "numeric":
+        segment = pd.qcut(segment, 4, duplicates="drop").astype(str)
+    st.dataframe(
+        drift_by_segment(detector, current, segment.reset_index(drop=True).set_axis(current.index)),
+        hide_index=True,
+        width="stretch",
+    )
+
+    st.subheader("Download")
+    d = st.columns(2)
+    d[0].download_button(
+        "Per-feature table (CSV)",
+        report.features.to_csv(index=False).encode(),
+        file_name=f"{name}-v{version}-drift.csv",
+        mime="text/csv",
+        key="drift-csv",
+    )
+    d[1].download_button(
+        "Report (HTML)",
+        report_html(f"Drift of {name} against v{version}", report, figures),
+        file_name=f"{name}-v{version}-drift.html",
+        mime="text/html",
+        key="drift-html",
+    )
