@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from core import names
 from core.config import Settings
+from tests.conftest import copy_home
 from tests.helpers import free_port, wait_http_ok
+from tests.serving.conftest import TOKEN, Service, start_service, stop_service
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("MODELOPS_CHROMIUM", "/usr/bin/chromium")
@@ -59,6 +62,45 @@ def dashboard_url(seeded_home: Settings) -> Iterator[str]:
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def service_and_dashboard(seeded_template: Path, tmp_path: Path) -> Iterator[tuple[Service, str]]:
+    """A real service and a real dashboard pointed at it, over a private seeded registry."""
+    service = start_service(copy_home(seeded_template, tmp_path / "home"))
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in (names.ENV_TRACKING_URI, names.ENV_DB_URL)},
+        names.ENV_HOME: str(service.settings.home),
+        names.ENV_API_URL: service.url,
+        names.ENV_API_TOKEN: TOKEN,
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "dashboard" / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_http_ok(f"http://127.0.0.1:{port}/_stcore/health", 90, proc)
+        yield service, f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(15)
+        stop_service(service)
 
 
 @pytest.fixture(scope="module")
