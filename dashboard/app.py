@@ -27,6 +27,9 @@ def main() -> None:
             st.Page(PAGES / "classify.py", title="Classify", icon=":material/image_search:", url_path="classify"),
             st.Page(PAGES / "ab_testing.py", title="A/B testing", icon=":material/science:", url_path="ab"),
             st.Page(PAGES / "drift.py", title="Drift", icon=":material/query_stats:", url_path="drift"),
+            st.Page(
+                PAGES / "image_drift.py", title="Image drift", icon=":material/photo_filter:", url_path="image-drift"
+            ),
             st.Page(PAGES / "monitoring.py", title="Monitoring", icon=":material/monitoring:", url_path="monitoring"),
         ]
     )

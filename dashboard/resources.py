@@ -16,6 +16,7 @@ from core.ab import load_outcomes
 from core.config import Settings
 from core.drift import DriftDetector, fit_for_version, logged_inputs
 from core.handles import ModelHandle, load_handle
+from core.image_drift import ImageDriftDetector, reference_images
 from core.registry import ModelSummary, Registry, VersionInfo
 from core.service_client import ServiceClient, ServiceStatus
 from core.store import AliasMove
@@ -150,3 +151,14 @@ def list_tabular_models() -> list[ModelSummary]:
 def _champion_flavor(model: ModelSummary) -> str | None:
     champion = next((v for v in list_versions(model.name) if v.version == model.champion), None)
     return champion.tags.get(names.TAG_FLAVOR) if champion else None
+
+
+@st.cache_resource(show_spinner="Fitting the image drift detector on the reference images…", max_entries=4)
+def image_drift_detector(tracking_uri: str, model: str, version: int) -> ImageDriftDetector:
+    """Statistics and embeddings of a version's reference images, computed once."""
+    from core.reference import load_version_frame
+
+    handle = model_handle(tracking_uri, model, version)
+    frame = load_version_frame(registry(), model, version, "reference")
+    images = reference_images(frame, invert=bool(handle.input_spec and handle.input_spec.invert))
+    return ImageDriftDetector().fit(images, handle)

@@ -36,6 +36,7 @@ from core.errors import (
     RequestNotFoundError,
     VersionNotFoundError,
 )
+from core.image_drift import image_stats
 from core.registry import current_actor
 from core.serving.config import ServiceConfig
 from core.serving.drift_monitor import DriftMonitor
@@ -300,7 +301,7 @@ def create_app(settings: Settings | None = None, config: ServiceConfig | None = 
                 arm.handle,
                 arm.alias,
                 routing_key,
-                {"filename": image.filename, "bytes": len(data), "size": list(decoded.size)},
+                {"filename": image.filename, "bytes": len(data), **image_stats(decoded)},
                 [top[0].label],
                 proba[None, :],
                 started,

@@ -337,3 +337,16 @@ def test_classify_route_answers_the_same_top_k_as_the_page_pipeline(service: Ser
     api = [(s["label"], s["probability"]) for s in r.json()["top_k"]]
     assert [label for label, _ in api] == [label for label, _ in local.top_k(4)]
     np.testing.assert_allclose([p for _, p in api], [p for _, p in local.top_k(4)], rtol=1e-5)
+
+
+def test_classify_logs_image_statistics_for_drift(service: Service) -> None:
+    from core.image_drift import STAT_COLUMNS, logged_image_stats
+    from core.registry import Registry
+
+    _, images, _, _ = digits_images()
+    with service.client() as c:
+        for img in images[:12]:
+            c.post(f"/v1/models/{names.DIGITS}/classify", files={"image": ("d.png", _png(255 - img), "image/png")})
+    stats = logged_image_stats(Registry.from_settings(service.settings).store, names.DIGITS)
+    assert len(stats) >= 12 and list(stats.columns) == ["at", *STAT_COLUMNS]
+    assert (stats["width"] == 28).all() and stats["brightness"].between(150, 255).all()

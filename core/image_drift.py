@@ -1,0 +1,176 @@
+"""Image drift: simple image statistics, and the CNN's penultimate-layer embeddings (MMD).
+
+Statistics (brightness, contrast, sharpness, size) go through the tabular
+:class:`~core.drift.DriftDetector`; embeddings are compared with the maximum mean
+discrepancy under an RBF kernel, its p-value from a permutation test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.drift import DriftDetector, DriftReport
+from core.errors import InvalidInputError
+
+STAT_COLUMNS = ("brightness", "contrast", "sharpness", "width", "height")
+
+
+def image_stats(image: Any) -> dict[str, float]:
+    """Brightness (mean), contrast (std), sharpness (variance of the Laplacian) and size of a PIL image."""
+    gray = np.asarray(image.convert("L"), dtype=float)
+    lap = -4 * gray[1:-1, 1:-1] + gray[:-2, 1:-1] + gray[2:, 1:-1] + gray[1:-1, :-2] + gray[1:-1, 2:]
+    return {
+        "brightness": float(gray.mean()),
+        "contrast": float(gray.std()),
+        "sharpness": float(lap.var()) if lap.size else 0.0,
+        "width": float(image.size[0]),
+        "height": float(image.size[1]),
+    }
+
+
+def stats_frame(images: list[Any]) -> pd.DataFrame:
+    """:func:`image_stats` of each image, one row each."""
+    return pd.DataFrame([image_stats(img) for img in images], columns=list(STAT_COLUMNS))
+
+
+def embed(model: Any, batch: np.ndarray) -> np.ndarray:
+    """Penultimate-layer outputs of a Keras classifier for preprocessed images."""
+    import keras
+
+    if len(model.layers) < 2:
+        raise InvalidInputError("the model has no penultimate layer to take embeddings from")
+    extractor = keras.Model(inputs=model.inputs, outputs=model.layers[-2].output)
+    out = np.asarray(extractor(batch.astype("float32"), training=False))
+    return out.reshape(len(batch), -1)
+
+
+def mmd2(x: np.ndarray, y: np.ndarray, gamma: float) -> float:
+    """Unbiased squared MMD between samples ``x`` and ``y`` with kernel exp(-gamma·|a-b|²)."""
+    k = _rbf(np.vstack([x, y]), gamma)
+    return _mmd2_from_kernel(k, len(x))
+
+
+def _rbf(z: np.ndarray, gamma: float) -> np.ndarray:
+    sq = np.sum(z * z, axis=1)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * z @ z.T, 0)
+    return np.exp(-gamma * d2)
+
+
+def _mmd2_from_kernel(k: np.ndarray, n: int) -> float:
+    m = len(k) - n
+    kxx, kyy, kxy = k[:n, :n], k[n:, n:], k[:n, n:]
+    return float(
+        (kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kxy.mean()
+    )
+
+
+@dataclass(frozen=True)
+class MMDResult:
+    """Embedding drift: the statistic, its permutation p-value and the verdict at ``alpha``."""
+
+    mmd2: float
+    p_value: float
+    alpha: float
+
+    @property
+    def drifted(self) -> bool:
+        """True when the permutation p-value is below ``alpha``."""
+        return self.p_value < self.alpha
+
+
+def mmd_test(x: np.ndarray, y: np.ndarray, permutations: int = 200, alpha: float = 0.05, seed: int = 0) -> MMDResult:
+    """MMD two-sample test (median-heuristic bandwidth, permutation p-value)."""
+    if len(x) < 2 or len(y) < 2:
+        raise InvalidInputError("the MMD test needs at least 2 images on each side")
+    z = np.vstack([x, y]).astype(float)
+    sample = z[np.random.default_rng(seed).choice(len(z), min(len(z), 500), replace=False)]
+    d2 = np.sum((sample[:, None, :] - sample[None, :, :]) ** 2, axis=-1)
+    median = np.median(d2[d2 > 0]) if np.any(d2 > 0) else 1.0
+    k = _rbf(z, 1.0 / median)
+    n = len(x)
+    observed = _mmd2_from_kernel(k, n)
+    rng = np.random.default_rng(seed)
+    exceed = 0
+    for _ in range(permutations):
+        perm = rng.permutation(len(z))
+        exceed += _mmd2_from_kernel(k[np.ix_(perm, perm)], n) >= observed
+    return MMDResult(observed, (exceed + 1) / (permutations + 1), alpha)
+
+
+class ImageDriftDetector:
+    """Fit on reference images once; compare uploaded or served images against them.
+
+    Args:
+        max_reference: reference images kept for the embedding test (a random subset).
+    """
+
+    def __init__(self, max_reference: int = 300, permutations: int = 200, seed: int = 0) -> None:
+        self.max_reference = max_reference
+        self.permutations = permutations
+        self.seed = seed
+
+    def fit(self, images: list[Any], handle: Any) -> ImageDriftDetector:
+        """Learn the statistics and embeddings of reference ``images`` (PIL) for ``handle``'s model."""
+        from core.images import preprocess
+
+        if not images:
+            raise InvalidInputError("no reference images")
+        self.stats_ = DriftDetector().fit(stats_frame(images))
+        rng = np.random.default_rng(self.seed)
+        keep = rng.choice(len(images), min(len(images), self.max_reference), replace=False)
+        self.handle_ = handle
+        batch = np.stack([preprocess(images[i], handle.input_spec) for i in keep])
+        self.embeddings_ = embed(handle.model, batch)
+        return self
+
+    def compare_stats(self, images: list[Any]) -> DriftReport:
+        """Drift of the image statistics."""
+        return self.stats_.compare(stats_frame(images))
+
+    def compare_embeddings(self, images: list[Any]) -> MMDResult:
+        """MMD test of the penultimate-layer embeddings."""
+        from core.images import preprocess
+
+        batch = np.stack([preprocess(img, self.handle_.input_spec) for img in images])
+        return mmd_test(self.embeddings_, embed(self.handle_.model, batch), self.permutations, seed=self.seed)
+
+
+def reference_images(frame: pd.DataFrame, invert: bool = False) -> list[Any]:
+    """PIL images from a reference frame written by the demo (``pixels``, ``height``, ``width``).
+
+    The demo stores pixels as the model sees them; with ``invert`` (the version's spec
+    inverts uploads) they are turned back into what a user would upload.
+    """
+    from PIL import Image
+
+    images = []
+    for p, h, w in zip(frame["pixels"], frame["height"], frame["width"], strict=True):
+        arr = np.frombuffer(p, dtype=np.uint8).reshape(h, w)
+        images.append(Image.fromarray(255 - arr if invert else arr, "L"))
+    return images
+
+
+def logged_image_stats(store: Any, model: str, limit: int = 1000) -> pd.DataFrame:
+    """Image statistics the classify route logged for ``model`` (newest ``limit`` requests)."""
+    import json
+
+    import sqlalchemy as sa
+
+    from core.store import predictions
+
+    query = (
+        sa.select(predictions.c.at, predictions.c.inputs)
+        .where(predictions.c.model == model, predictions.c.status == "ok", predictions.c.arm != "shadow")
+        .order_by(predictions.c.at.desc())
+        .limit(limit)
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    records = [{"at": at, **{k: json.loads(inputs).get(k) for k in STAT_COLUMNS}} for at, inputs in rows]
+    frame = pd.DataFrame(records, columns=["at", *STAT_COLUMNS]).dropna()
+    frame["at"] = pd.to_datetime(frame["at"], utc=True)
+    return frame.sort_values("at", ignore_index=True)

@@ -1,0 +1,80 @@
+"""Image drift: uploaded or served images against a version's reference images."""
+
+import streamlit as st
+
+from core.drift import drift_over_time
+from core.errors import InvalidInputError
+from core.image_drift import STAT_COLUMNS, logged_image_stats, stats_frame
+from core.images import decode_image
+from core.plots import distribution_figure, drift_over_time_figure
+from dashboard import components, resources, state
+
+SOURCES = ("Upload images", "Prediction log (statistics)")
+MIN_IMAGES = 10
+
+st.title("Image drift")
+
+with components.errors_as_messages():
+    models = resources.list_image_models()
+    if not models:
+        st.info("No image model is registered; seed the demo or use `python -m core register-keras`.")
+        st.stop()
+    c = st.columns([2, 1])
+    name = c[0].selectbox("Model", [m.name for m in models], key=state.IMAGE_DRIFT_MODEL)
+    model = next(m for m in models if m.name == name)
+    numbers = [v.version for v in resources.list_versions(name)]
+    version = c[1].selectbox(
+        "Reference: version",
+        numbers,
+        index=numbers.index(model.champion),
+        format_func=lambda v: components.version_label(v, model.aliases),
+        key=state.IMAGE_DRIFT_VERSION,
+    )
+    detector = resources.image_drift_detector(resources.settings().tracking_uri, name, version)
+    source = st.radio("Current images", SOURCES, horizontal=True, key=state.IMAGE_DRIFT_SOURCE)
+
+    if source == SOURCES[0]:
+        uploads = st.file_uploader(
+            f"At least {MIN_IMAGES} images",
+            type=["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"],
+            accept_multiple_files=True,
+            key=state.IMAGE_DRIFT_UPLOADS,
+        )
+        images = []
+        for upload in uploads or []:
+            try:
+                images.append(decode_image(upload.getvalue()))
+            except InvalidInputError as exc:
+                st.error(f"{upload.name}: {exc}")
+        if len(images) < MIN_IMAGES:
+            st.caption(f"{len(images)} usable image(s); upload at least {MIN_IMAGES} to compare.")
+            st.stop()
+        current = stats_frame(images)
+        report = detector.compare_stats(images)
+        mmd = detector.compare_embeddings(images)
+        verdict = "drifted" if mmd.drifted else "no drift detected"
+        box = st.error if mmd.drifted else st.success
+        box(
+            f"Embeddings (penultimate layer, MMD permutation test): {verdict} — MMD² = {mmd.mmd2:.4f}, "
+            f"p = {mmd.p_value:.3f} (α = {mmd.alpha})."
+        )
+    else:
+        logged = logged_image_stats(resources.registry().store, name)
+        if len(logged) < MIN_IMAGES:
+            st.info(f"{len(logged)} classified image(s) of {name} are logged; at least {MIN_IMAGES} are needed.")
+            st.stop()
+        current = logged.drop(columns=["at"])
+        report = detector.stats_.compare(current)
+        windows = drift_over_time(detector.stats_, logged, size=max(MIN_IMAGES, len(logged) // 10), min_rows=MIN_IMAGES)
+        if not windows.empty:
+            st.plotly_chart(drift_over_time_figure(windows, report.drift_share_threshold), width="stretch")
+
+    st.subheader("Image statistics")
+    m = st.columns(2)
+    m[0].metric("Statistics drifted", f"{len(report.drifted)} of {len(report.features)}")
+    m[1].metric("Images (reference / current)", f"{report.n_reference:,} / {report.n_current:,}")
+    st.dataframe(report.features, hide_index=True, width="stretch")
+    stat = st.selectbox("Statistic", list(STAT_COLUMNS), key=state.IMAGE_DRIFT_STAT)
+    reference_stats = detector.stats_.state_[stat]["sorted"] if detector.stats_.kinds_[stat] == "numeric" else None
+    if reference_stats is not None:
+        st.plotly_chart(distribution_figure(reference_stats, current[stat], stat), width="stretch")

@@ -1,0 +1,57 @@
+"""Image drift: statistics and embedding MMD see a shift and stay quiet without one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from core import names
+from core.config import Settings
+from core.demo import digits_images
+from core.errors import InvalidInputError
+from core.handles import load_handle
+from core.image_drift import ImageDriftDetector, image_stats, mmd2, mmd_test
+
+
+def test_image_stats_on_a_known_image() -> None:
+    arr = np.zeros((10, 20), dtype=np.uint8)
+    arr[:, 10:] = 200
+    s = image_stats(Image.fromarray(arr))
+    assert s["brightness"] == pytest.approx(100) and s["contrast"] == pytest.approx(100)
+    assert s["width"] == 20 and s["height"] == 10 and s["sharpness"] > 0
+
+
+def test_mmd_test_same_and_shifted() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(150, 8))
+    assert mmd_test(x, rng.normal(size=(150, 8))).p_value > 0.05
+    shifted = mmd_test(x, rng.normal(0.5, 1, size=(150, 8)))
+    assert shifted.drifted and shifted.mmd2 > 0
+    assert mmd2(x, x + 0.0, 1.0) == pytest.approx(mmd2(x, x, 1.0))
+    with pytest.raises(InvalidInputError):
+        mmd_test(x[:1], x)
+
+
+@pytest.fixture(scope="module")
+def digits_detector(seeded_template) -> tuple[ImageDriftDetector, list, list]:
+    settings = Settings.from_env({names.ENV_HOME: str(seeded_template)})
+    handle = load_handle(settings.tracking_uri, names.DIGITS, 2)
+    train, held_out, _, _ = digits_images()
+    as_uploaded = [Image.fromarray(255 - img) for img in train[:300]]
+    detector = ImageDriftDetector(permutations=100).fit(as_uploaded, handle)
+    return detector, [Image.fromarray(255 - img) for img in held_out[:150]], as_uploaded
+
+
+def test_same_distribution_images_do_not_drift(digits_detector) -> None:
+    detector, held_out, _ = digits_detector
+    assert not detector.compare_stats(held_out).dataset_drift
+    assert not detector.compare_embeddings(held_out).drifted
+
+
+def test_blurred_dark_images_drift(digits_detector) -> None:
+    detector, held_out, _ = digits_detector
+    shifted = [img.filter(ImageFilter.GaussianBlur(2)).point(lambda v: v * 0.6) for img in held_out]
+    report = detector.compare_stats(shifted)
+    assert {"brightness", "sharpness"} <= set(report.drifted)
+    assert detector.compare_embeddings(shifted).drifted
