@@ -35,6 +35,21 @@ def alias_badges(aliases: dict[str, int]) -> str:
     )
 
 
+def choose_model(models: list[ModelSummary]) -> ModelSummary:
+    """The model picked in a select box; explains an empty registry and stops the page."""
+    if not models:
+        empty_registry_notice()
+        st.stop()
+    name = model_picker(models)
+    return next(m for m in models if m.name == name)
+
+
+def version_picker(model: ModelSummary, versions: list[int], label: str, key: str) -> int:
+    """A version select box labelled with aliases, defaulting to the champion."""
+    index = versions.index(model.champion) if model.champion in versions else 0
+    return st.selectbox(label, versions, index=index, format_func=lambda v: version_label(v, model.aliases), key=key)
+
+
 def model_picker(models: list[ModelSummary]) -> str:
     """A select box of model names; the choice is kept across pages."""
     options = [m.name for m in models]

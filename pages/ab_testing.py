@@ -13,12 +13,8 @@ st.title("A/B testing")
 components.flash()
 
 with components.errors_as_messages():
-    models = resources.list_models()
-    if not models:
-        components.empty_registry_notice()
-        st.stop()
-    name = components.model_picker(models)
-    model = next(m for m in models if m.name == name)
+    model = components.choose_model(resources.list_models())
+    name = model.name
     status = resources.service_status()
 
     st.subheader("Traffic")

@@ -27,13 +27,8 @@ with components.errors_as_messages():
     name = c[0].selectbox("Model", [m.name for m in models], key=state.DRIFT_MODEL)
     model = next(m for m in models if m.name == name)
     numbers = [v.version for v in resources.list_versions(name)]
-    version = c[1].selectbox(
-        "Reference: version",
-        numbers,
-        index=numbers.index(model.champion),
-        format_func=lambda v: components.version_label(v, model.aliases),
-        key=state.DRIFT_VERSION,
-    )
+    with c[1]:
+        version = components.version_picker(model, numbers, "Reference: version", state.DRIFT_VERSION)
     numeric_test = c[2].selectbox("Numeric test", list(NUMERIC_TESTS), key=state.DRIFT_NUMERIC_TEST)
     categorical_test = c[3].selectbox("Categorical test", list(CATEGORICAL_TESTS), key=state.DRIFT_CATEGORICAL_TEST)
     detector = resources.drift_detector(

@@ -23,13 +23,8 @@ with components.errors_as_messages():
     name = c[0].selectbox("Model", [m.name for m in models], key=state.IMAGE_DRIFT_MODEL)
     model = next(m for m in models if m.name == name)
     numbers = [v.version for v in resources.list_versions(name)]
-    version = c[1].selectbox(
-        "Reference: version",
-        numbers,
-        index=numbers.index(model.champion),
-        format_func=lambda v: components.version_label(v, model.aliases),
-        key=state.IMAGE_DRIFT_VERSION,
-    )
+    with c[1]:
+        version = components.version_picker(model, numbers, "Reference: version", state.IMAGE_DRIFT_VERSION)
     detector = resources.image_drift_detector(resources.settings().tracking_uri, name, version)
     source = st.radio("Current images", SOURCES, horizontal=True, key=state.IMAGE_DRIFT_SOURCE)
 

@@ -14,13 +14,9 @@ REFRESH_S = 5
 st.title("Monitoring")
 
 with components.errors_as_messages():
-    models = resources.list_models()
-    if not models:
-        components.empty_registry_notice()
-        st.stop()
     cols = st.columns([2, 1, 1])
     with cols[0]:
-        name = components.model_picker(models)
+        name = components.choose_model(resources.list_models()).name
     window = cols[1].selectbox("Window", list(WINDOWS), key=state.MONITOR_WINDOW)
     freq = FREQUENCIES[cols[2].selectbox("Bin", list(FREQUENCIES), key=state.MONITOR_BIN)]
 

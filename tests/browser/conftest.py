@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -29,77 +30,62 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def dashboard_url(seeded_home: Settings) -> Iterator[str]:
-    """A real ``streamlit run`` of the dashboard over the private seeded registry."""
+@contextlib.contextmanager
+def running_dashboard(env: dict[str, str], log: Path) -> Iterator[str]:
+    """``streamlit run`` of the dashboard on a free port with ``env``; yields its URL."""
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "dashboard" / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        wait_http_ok(f"http://127.0.0.1:{port}/_stcore/health", 90, proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / "dashboard" / "app.py"),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+            ],
+            cwd=ROOT,
+            env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            wait_http_ok(f"http://127.0.0.1:{port}/_stcore/health", 90, proc)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture
+def dashboard_url(seeded_home: Settings, tmp_path: Path) -> Iterator[str]:
+    """A real dashboard over the private seeded registry (no service)."""
+    with running_dashboard(dict(os.environ), tmp_path / "dashboard.log") as url:
+        yield url
 
 
 @pytest.fixture
 def service_and_dashboard(seeded_template: Path, tmp_path: Path) -> Iterator[tuple[Service, str]]:
     """A real service and a real dashboard pointed at it, over a private seeded registry."""
     service = start_service(copy_home(seeded_template, tmp_path / "home"))
-    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if k not in (names.ENV_TRACKING_URI, names.ENV_DB_URL)},
         names.ENV_HOME: str(service.settings.home),
         names.ENV_API_URL: service.url,
         names.ENV_API_TOKEN: TOKEN,
     }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "dashboard" / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     try:
-        wait_http_ok(f"http://127.0.0.1:{port}/_stcore/health", 90, proc)
-        yield service, f"http://127.0.0.1:{port}"
+        with running_dashboard(env, tmp_path / "dashboard.log") as url:
+            yield service, url
     finally:
-        proc.terminate()
-        proc.wait(15)
         stop_service(service)
 
 
