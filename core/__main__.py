@@ -89,6 +89,23 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0 if result.failed == 0 else 1
 
 
+def _cmd_compile(args: argparse.Namespace) -> int:
+    from core.demo import configure_mlflow
+    from core.flavors.onnx_compile import compile_version
+    from core.registry import Registry
+
+    settings = Settings.from_env()
+    registry = Registry.from_settings(settings)
+    configure_mlflow(settings)
+    record = compile_version(registry, args.model, args.version)
+    print(
+        f"{args.model} v{args.version}: ONNX {record.status}; label agreement {record.label_agreement:.4%}, "
+        f"largest probability difference {record.max_proba_diff:.2e} on {record.rows} reference rows"
+        + (f"; {record.reason}" if record.reason else "")
+    )
+    return 0 if record.status == "passed" else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m core`` argument parser."""
     parser = argparse.ArgumentParser(prog="python -m core", description="ModelOps command line.")
@@ -128,6 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--challenger-share", type=float, help="set the A/B split first (needs the API token)")
     sim.set_defaults(func=_cmd_simulate)
+    comp = sub.add_parser(
+        "compile",
+        help="compile a scikit-learn version to ONNX and verify it",
+        description="Convert a registered scikit-learn version with skl2onnx, compare it with the original on "
+        "the version's reference data, and store the build and the record on the version.",
+    )
+    comp.add_argument("--model", required=True)
+    comp.add_argument("--version", required=True, type=int)
+    comp.set_defaults(func=_cmd_compile)
     reg = sub.add_parser(
         "register-keras",
         help="register your own Keras image classifier",

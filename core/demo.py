@@ -223,6 +223,10 @@ def _seed_breast_cancer(experiment_id: str, registry: Registry) -> list[int]:
             version = int(info.registered_model_version)
             _tag_version(registry, names.BREAST_CANCER, version, "sklearn", kind, description)
             created.append(version)
+    from core.flavors.onnx_compile import compile_version
+
+    for version in created:  # after the runs end: the build is logged into each version's run
+        compile_version(registry, names.BREAST_CANCER, version)
     return created
 
 

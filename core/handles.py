@@ -38,6 +38,7 @@ class ModelHandle:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     fast_proba: Any = field(default=None, repr=False)
+    runtime_reason: str = ""
     compiled: Any = field(default=None, repr=False)
 
     def predict_proba(self, matrix: np.ndarray) -> np.ndarray:
@@ -112,10 +113,31 @@ def _load_sklearn(uri: str, model_name: str, version: int, local: Path) -> Model
     if handle.columns:  # warm: the first call pays for lazy initialisation, not a user
         probe = _probe_rows(local, handle.columns)
         expected = handle.sklearn_proba(probe)
-        fast = forest_proba(model)
-        if fast is not None and np.array_equal(fast(probe), expected):
-            handle.fast_proba, handle.runtime = fast, "sklearn-trees"
+        onnx, reason = _onnx_proba(uri, model_name, version)
+        if onnx is not None:
+            handle.fast_proba, handle.runtime = onnx, "onnxruntime"
+            onnx(probe)  # warm
+        else:
+            fast = forest_proba(model)
+            if fast is not None and np.array_equal(fast(probe), expected):
+                handle.fast_proba, handle.runtime = fast, "sklearn-trees"
+        handle.runtime_reason = reason
     return handle
+
+
+def _onnx_proba(uri: str, model_name: str, version: int) -> tuple[Any, str]:
+    """The verified ONNX build's probability function, or why there is none (never raises)."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    from core.flavors import onnx_compile
+
+    tracking_uri = mlflow.get_tracking_uri()
+    try:
+        tags = dict(MlflowClient(tracking_uri, tracking_uri).get_model_version(model_name, str(version)).tags or {})
+        return onnx_compile.load_verified(tracking_uri, model_name, version, tags)
+    except Exception as exc:  # a broken build must never stop the version from serving
+        return None, f"ONNX build not loaded ({type(exc).__name__}: {exc}); serving scikit-learn"
 
 
 def forest_proba(model: Any) -> Any:

@@ -33,10 +33,6 @@ from core.store import AliasMove, Store
 
 T = TypeVar("T")
 
-# An unreachable tracking server should fail in seconds, not after MLflow's default
-# minutes of retries; users can still override both in the environment.
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
 
 
 @dataclass(frozen=True)
@@ -369,11 +365,12 @@ def versions_frame(versions: list[VersionInfo]) -> pd.DataFrame:
             "aliases": ", ".join(v.aliases),
             "created": v.created_at,
             "kind": v.tags.get(names.TAG_KIND, ""),
+            "onnx": v.tags.get("modelops.onnx.status", ""),
         }
         row.update({k: v.metrics.get(k) for k in metric_keys})
         row["run_id"] = v.run_id
         rows.append(row)
-    columns = ["version", "aliases", "created", "kind", *metric_keys, "run_id"]
+    columns = ["version", "aliases", "created", "kind", "onnx", *metric_keys, "run_id"]
     return pd.DataFrame(rows, columns=columns)
 
 

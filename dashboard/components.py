@@ -119,6 +119,27 @@ def service_panel(status: ServiceStatus) -> None:
     st.dataframe(rows, hide_index=True, width="stretch")
 
 
+def served_arms(model: str, status: ServiceStatus) -> None:
+    """What the service runs for each arm of ``model`` and why (runtime and its reason)."""
+    arms = (status.models.get(model) or {}).get("arms", {}) if status.alive else {}
+    if not arms:
+        st.caption("The prediction service is not serving this model right now.")
+        return
+    st.dataframe(
+        [
+            {
+                "arm": alias,
+                "version": f"v{arm['version']}",
+                "runtime": arm["runtime"],
+                "why": arm.get("runtime_reason", ""),
+            }
+            for alias, arm in sorted(arms.items())
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+
+
 def _arm_text(arm: dict | None) -> str:
     return f"v{arm['version']} ({arm['runtime']})" if arm else "—"
 

@@ -83,8 +83,10 @@ with components.errors_as_messages():
                     st.session_state[state.CONFIRM_ROLLBACK] = False
                     st.rerun()
 
-    st.subheader("Traffic")
-    components.traffic_controls(name, resources.service_status())
+    st.subheader("Serving")
+    status = resources.service_status()
+    components.served_arms(name, status)
+    components.traffic_controls(name, status)
 
     st.subheader("Alias history")
     moves = resources.list_history(name)

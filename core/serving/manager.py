@@ -74,7 +74,12 @@ class ServedModel:
             "kind": self.kind,
             "state": self.state,
             "arms": {
-                alias: {"version": arm.version, "runtime": arm.handle.runtime, "loaded_at": arm.handle.loaded_at}
+                alias: {
+                    "version": arm.version,
+                    "runtime": arm.handle.runtime,
+                    "runtime_reason": arm.handle.runtime_reason,
+                    "loaded_at": arm.handle.loaded_at,
+                }
                 for alias, arm in self.arms.items()
             },
             "registry_aliases": dict(self.wanted),

@@ -29,7 +29,7 @@ def test_overview_shows_the_served_arms(dashboard_env: Service) -> None:
     assert any(":green-badge[ready]" in m.value for m in at.markdown)
     served = at.dataframe[0].value
     row = served[served["model"] == names.BREAST_CANCER].iloc[0]
-    assert row["champion"] == "v3 (sklearn-trees)" and row["challenger"] == "v2 (sklearn)"
+    assert row["champion"] == "v3 (onnxruntime)" and row["challenger"] == "v2 (onnxruntime)"
 
 
 def test_rollback_from_the_page_is_live_on_the_service(dashboard_env: Service) -> None:
