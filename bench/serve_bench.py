@@ -28,6 +28,7 @@ from core.registry import Registry  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
 TOKEN = "bench-token"
+ONNX, SKLEARN, MLFLOW = "modelops (ONNX Runtime)", "modelops (scikit-learn)", "mlflow models serve"
 
 
 async def swap_test(url: str, registry: Registry, bodies: list[dict], moves: int) -> tuple[int, int]:
@@ -76,15 +77,13 @@ def main() -> None:
     columns = list(X_test.columns)
     bodies = [{"dataframe_split": {"columns": columns, "data": [row]}} for row in X_test.values.tolist()]
 
-    ours_port, mlflow_port = free_port(), free_port()
+    onnx_port, sklearn_port, mlflow_port = free_port(), free_port(), free_port()
+    ours = [sys.executable, "-m", "core", "serve", "--port"]
+    predict = f"/v1/models/{names.BREAST_CANCER}/predict"
     servers = {
-        "modelops": (
-            [sys.executable, "-m", "core", "serve", "--port", str(ours_port)],
-            f"http://127.0.0.1:{ours_port}",
-            f"/v1/models/{names.BREAST_CANCER}/predict",
-            f"http://127.0.0.1:{ours_port}/readyz",
-        ),
-        "mlflow models serve": (
+        ONNX: ([*ours, str(onnx_port)], onnx_port, predict, "/readyz", {}),
+        SKLEARN: ([*ours, str(sklearn_port)], sklearn_port, predict, "/readyz", {"MODELOPS_ONNX": "0"}),
+        MLFLOW: (
             [
                 "mlflow",
                 "models",
@@ -100,52 +99,53 @@ def main() -> None:
                 "-w",
                 "1",
             ],
-            f"http://127.0.0.1:{mlflow_port}",
+            mlflow_port,
             "/invocations",
-            f"http://127.0.0.1:{mlflow_port}/ping",
+            "/ping",
+            {},
         ),
     }
-    env_mlflow = {**env, "MLFLOW_TRACKING_URI": settings.tracking_uri}
-    results: dict[tuple[str, int], dict[str, float]] = {}
     if args.only_modelops:
-        del servers["mlflow models serve"]
-    for label, (cmd, url, path, health) in servers.items():
+        del servers[MLFLOW]
+    results: dict[tuple[str, int], dict[str, float]] = {}
+    swap = (0, 0)
+    for label, (cmd, port, path, health, extra_env) in servers.items():
         print(f"starting {label} ...", flush=True)
-        proc = start(cmd, env_mlflow, health, home / f"{label.split()[0]}.log", ROOT)
+        url = f"http://127.0.0.1:{port}"
+        server_env = {**env, "MLFLOW_TRACKING_URI": settings.tracking_uri, **extra_env}
+        proc = start(cmd, server_env, url + health, home / f"{port}.log", ROOT)
         try:
             run_wrk(url + path, wrk_json_script(bodies), 4, 2, home)  # warm-up
             for clients in args.clients:
-                results[(label, clients)] = run_wrk(url + path, wrk_json_script(bodies), clients, args.seconds, home)
-                r = results[(label, clients)]
+                r = results[(label, clients)] = run_wrk(
+                    url + path, wrk_json_script(bodies), clients, args.seconds, home
+                )
                 print(
                     f"  {clients:>2} clients: {r['rps']:8.1f} req/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms",
                     flush=True,
                 )
-            if label == "modelops":
+            if label == ONNX:
                 swap = asyncio.run(swap_test(url, registry, bodies, 20))
         finally:
             proc.terminate()
             proc.wait(20)
 
+    nan = {"rps": float("nan"), "p50": float("nan"), "p99": float("nan")}
     print(f"\n{machine_line()}; one worker process each")
     print(
         f"Model: {names.BREAST_CANCER} v{version} (200-tree random forest); 1-row dataframe_split payloads; "
         f"load from wrk (1 thread, N connections); {args.seconds:.0f} s per level\n"
     )
-    header = (
-        "| clients | ModelOps req/s | MLflow req/s | ratio | ModelOps p50 ms | MLflow p50 ms "
-        "| ModelOps p99 ms | MLflow p99 ms |"
+    print(
+        "| clients | req/s ONNX | req/s scikit-learn | req/s MLflow | ONNX ÷ MLflow | p50 ms ONNX / sklearn / MLflow "
+        "| p99 ms ONNX / sklearn / MLflow |"
     )
-    print(header)
-    print("|" + "---|" * 8)
+    print("|---|---|---|---|---|---|---|")
     for clients in args.clients:
-        ours = results[("modelops", clients)]
-        theirs = results.get(
-            ("mlflow models serve", clients), {"rps": float("nan"), "p50": float("nan"), "p99": float("nan")}
-        )
+        o, k, m = (results.get((label, clients), nan) for label in (ONNX, SKLEARN, MLFLOW))
         print(
-            f"| {clients} | {ours['rps']:.0f} | {theirs['rps']:.0f} | {ours['rps'] / theirs['rps']:.1f}× "
-            f"| {ours['p50']:.1f} | {theirs['p50']:.1f} | {ours['p99']:.1f} | {theirs['p99']:.1f} |"
+            f"| {clients} | {o['rps']:.0f} | {k['rps']:.0f} | {m['rps']:.0f} | {o['rps'] / m['rps']:.1f}× "
+            f"| {o['p50']:.1f} / {k['p50']:.1f} / {m['p50']:.1f} | {o['p99']:.1f} / {k['p99']:.1f} / {m['p99']:.1f} |"
         )
     errors = sum(r["errors"] for r in results.values())
     print(f"\nnon-2xx during load levels: {errors}")
