@@ -75,3 +75,31 @@ def test_sequential_test_keeps_its_false_positive_rate_when_watched_continuously
 def test_sequential_p_never_increases() -> None:
     path = _simulate(0.9, 0.93, 2000, 1)
     assert np.all(np.diff(path) <= 0)
+
+
+def test_decisions_on_missing_data_are_plain() -> None:
+    import pandas as pd
+
+    from core.ab import analyse
+
+    versions = {"champion": 3, "challenger": 2}
+    empty = pd.DataFrame(
+        columns=["request_id", "at", "version", "arm", "latency_ms", "status", "predicted", "label", "correct"]
+    )
+    assert "has served no traffic yet" in analyse(empty, "m", versions, 0.2).decision
+    assert "no challenger" in analyse(empty, "m", {"champion": 3}, 0.0).decision
+    rows = pd.DataFrame(
+        {
+            "request_id": ["a", "b"],
+            "at": pd.to_datetime(["2026-01-01", "2026-01-02"], utc=True),
+            "version": [3, 2],
+            "arm": ["champion", "challenger"],
+            "latency_ms": [1.0, 2.0],
+            "status": ["ok", "ok"],
+            "predicted": [1, 0],
+            "label": [1, None],
+            "correct": pd.array([True, pd.NA], dtype="boolean"),
+        }
+    )
+    report = analyse(rows, "m", versions, 0.5)
+    assert report.verdict == "no-data" and "challenger has no labelled requests" in report.decision

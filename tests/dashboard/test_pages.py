@@ -100,3 +100,13 @@ def test_registry_compare_shows_metric_deltas(seeded_home: Settings) -> None:
 def test_overview_says_when_the_service_is_down(seeded_home: Settings) -> None:
     at = _app().run()
     assert any("not reachable" in w.value and "python -m core serve" in w.value for w in at.warning)
+
+
+def test_ab_page_without_a_challenger_says_so(seeded_home: Settings) -> None:
+    MlflowClient(seeded_home.tracking_uri, seeded_home.tracking_uri).delete_registered_model_alias(
+        names.BREAST_CANCER, names.CHALLENGER
+    )
+    at = _app().run()
+    at.switch_page("../pages/ab_testing.py").run()
+    assert not at.exception
+    assert any("has no challenger" in i.value for i in at.info)
