@@ -34,7 +34,6 @@ from core.store import AliasMove, Store
 T = TypeVar("T")
 
 
-
 @dataclass(frozen=True)
 class ModelSummary:
     """One registered model with its aliases."""

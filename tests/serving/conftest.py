@@ -91,3 +91,13 @@ def fresh_service(seeded_template: Path, tmp_path: Path) -> Iterator[Service]:
     svc = start_service(copy_home(seeded_template, tmp_path / "home"))
     yield svc
     stop_service(svc)
+
+
+def point_dashboard_at(service: Service, mp: pytest.MonkeyPatch) -> Service:
+    """Environment for an in-process dashboard (AppTest) that reads ``service``'s home and calls it."""
+    for key in (names.ENV_TRACKING_URI, names.ENV_DB_URL):
+        mp.delenv(key, raising=False)
+    mp.setenv(names.ENV_HOME, str(service.settings.home))
+    mp.setenv(names.ENV_API_URL, service.url)
+    mp.setenv(names.ENV_API_TOKEN, TOKEN)
+    return service

@@ -8,19 +8,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import names
-from tests.serving.conftest import TOKEN, Service
+from tests.serving.conftest import Service, point_dashboard_at
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 
 @pytest.fixture
 def dashboard_env(fresh_service: Service, monkeypatch: pytest.MonkeyPatch) -> Service:
-    for key in (names.ENV_TRACKING_URI, names.ENV_DB_URL):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv(names.ENV_HOME, str(fresh_service.settings.home))
-    monkeypatch.setenv(names.ENV_API_URL, fresh_service.url)
-    monkeypatch.setenv(names.ENV_API_TOKEN, TOKEN)
-    return fresh_service
+    return point_dashboard_at(fresh_service, monkeypatch)
 
 
 def test_overview_shows_the_served_arms(dashboard_env: Service) -> None:

@@ -22,7 +22,7 @@ from core.simulate import SimulationConfig, simulate
 from core.store import predictions
 from tests.conftest import copy_home
 from tests.helpers import run_async
-from tests.serving.conftest import TOKEN, Service, start_service, stop_service
+from tests.serving.conftest import TOKEN, Service, point_dashboard_at, start_service, stop_service
 
 BC = names.BREAST_CANCER
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
@@ -70,16 +70,8 @@ def test_drift_shifts_the_logged_inputs(simulated: Service) -> None:
     assert radius[-quarter:].mean() > radius[:quarter].mean() + 3  # ≈3 std devs (≈3.5) by the end
 
 
-def _pages_env(service: Service, mp: pytest.MonkeyPatch) -> None:
-    for key in (names.ENV_TRACKING_URI, names.ENV_DB_URL):
-        mp.delenv(key, raising=False)
-    mp.setenv(names.ENV_HOME, str(service.settings.home))
-    mp.setenv(names.ENV_API_URL, service.url)
-    mp.setenv(names.ENV_API_TOKEN, TOKEN)
-
-
 def test_ab_and_monitoring_pages_show_the_simulated_traffic(simulated: Service, monkeypatch) -> None:
-    _pages_env(simulated, monkeypatch)
+    point_dashboard_at(simulated, monkeypatch)
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page("../pages/ab_testing.py").run()
     assert not at.exception, at.exception
@@ -94,7 +86,7 @@ def test_ab_and_monitoring_pages_show_the_simulated_traffic(simulated: Service, 
 
 
 def test_ab_page_promotes_the_challenger_through_the_service(fresh_service: Service, monkeypatch) -> None:
-    _pages_env(fresh_service, monkeypatch)
+    point_dashboard_at(fresh_service, monkeypatch)
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page("../pages/ab_testing.py").run()
     assert any("has served no traffic yet" in i.value for i in at.info)
@@ -103,7 +95,7 @@ def test_ab_page_promotes_the_challenger_through_the_service(fresh_service: Serv
 
 
 def test_monitoring_page_without_traffic_says_so(fresh_service: Service, monkeypatch) -> None:
-    _pages_env(fresh_service, monkeypatch)
+    point_dashboard_at(fresh_service, monkeypatch)
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page("../pages/monitoring.py").run()
     assert not at.exception
@@ -146,7 +138,7 @@ def test_service_publishes_the_drift_share(simulated: Service) -> None:
 
 
 def test_drift_page_on_drifted_traffic(simulated: Service, monkeypatch) -> None:
-    _pages_env(simulated, monkeypatch)
+    point_dashboard_at(simulated, monkeypatch)
     at = AppTest.from_file(APP, default_timeout=180).run()
     at.switch_page("../pages/drift.py").run()
     assert not at.exception, at.exception
@@ -162,7 +154,7 @@ def test_drift_page_on_drifted_traffic(simulated: Service, monkeypatch) -> None:
 
 
 def test_drift_page_lists_what_is_wrong_with_an_uploaded_csv(simulated: Service, monkeypatch) -> None:
-    _pages_env(simulated, monkeypatch)
+    point_dashboard_at(simulated, monkeypatch)
     at = AppTest.from_file(APP, default_timeout=180).run()
     at.switch_page("../pages/drift.py").run()
     at.radio(key="drift_source").set_value("Upload a CSV").run()
