@@ -115,3 +115,22 @@ def test_unfitted_and_unknown_test_are_clear_errors() -> None:
         DriftDetector().compare(_frame(10))
     with pytest.raises(InvalidInputError, match="unknown numeric test"):
         DriftDetector(numeric_test="t-test").fit(_frame(10))
+
+
+@pytest.mark.parametrize("n", [141, 2000, 9091, 50_000])
+def test_fast_kstwo_tail_equals_scipy(n: int) -> None:
+    from core.drift import kstwo_sf
+
+    for d in np.linspace(0.5 / n, 0.6, 60):
+        assert kstwo_sf(float(d), n) == pytest.approx(stats.kstwo.sf(d, n), abs=1e-12)
+
+
+def test_ks_p_values_equal_scipy_on_drifted_columns() -> None:
+    ref = RNG.normal(0, 1, 100_000)
+    det = DriftDetector().fit(pd.DataFrame({"x": ref}))
+    for shift in (0.02, 0.03, 0.05, 0.1):
+        cur = RNG.normal(shift, 1, 10_000)
+        row = det.compare(pd.DataFrame({"x": cur})).features.iloc[0]
+        expected = stats.ks_2samp(ref, cur)
+        assert row["statistic"] == pytest.approx(expected.statistic, abs=1e-12)
+        assert row["p_value"] == pytest.approx(expected.pvalue, abs=1e-9)
