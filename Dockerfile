@@ -1,4 +1,5 @@
-# One image for the dashboard and (later) the prediction service; pick the command at run time.
+# One image for the dashboard (default command) and the prediction service
+# (`python -m core serve --host 0.0.0.0 --port 8000`); no dev tools inside.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -21,13 +22,15 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY --chown=modelops:modelops core ./core
 COPY --chown=modelops:modelops dashboard ./dashboard
 COPY --chown=modelops:modelops pages ./pages
+COPY --chown=modelops:modelops scripts/healthcheck.py ./scripts/healthcheck.py
 COPY --chown=modelops:modelops .streamlit ./.streamlit
 
-USER modelops
+USER 10001:10001
 VOLUME ["/data"]
-EXPOSE 8501
+EXPOSE 8501 8000
 
-HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
-    CMD python -c "import urllib.request, sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).status == 200 else 1)"
+# The service's containers set MODELOPS_HEALTH_URL=http://127.0.0.1:8000/healthz.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=90s --retries=3 \
+    CMD ["python", "scripts/healthcheck.py"]
 
-CMD ["python", "-m", "streamlit", "run", "dashboard/app.py", "--server.port=8501"]
+CMD ["python", "-m", "streamlit", "run", "dashboard/app.py", "--server.port=8501", "--server.address=0.0.0.0"]
