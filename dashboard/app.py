@@ -14,6 +14,8 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts only dashboard/ on sys.pat
 
 import streamlit as st  # noqa: E402
 
+from dashboard import auth  # noqa: E402
+
 PAGES = ROOT / "pages"
 
 
@@ -33,6 +35,7 @@ def main() -> None:
             st.Page(PAGES / "monitoring.py", title="Monitoring", icon=":material/monitoring:", url_path="monitoring"),
         ]
     )
+    auth.sidebar()
     navigation.run()
 
 

@@ -11,7 +11,7 @@ from core import names
 from core.errors import ModelOpsError
 from core.registry import ModelSummary
 from core.service_client import ServiceStatus, ServiceUnreachableError
-from dashboard import resources, state
+from dashboard import auth, resources, state
 
 ALIAS_COLORS = {names.CHAMPION: "green", names.CHALLENGER: "orange"}
 
@@ -170,7 +170,10 @@ def traffic_controls(model: str, status: ServiceStatus) -> None:
         key=f"{state.TRAFFIC_SHADOW}-{model}",
         help="The champion answers everything; the challenger gets a logged copy.",
     )
-    if cols[2].button("Save traffic", key=f"save-traffic-{model}"):
+    allowed = auth.current_user() is not None
+    if cols[2].button(
+        "Save traffic", key=f"save-traffic-{model}", disabled=not allowed, help=None if allowed else auth.refusal()
+    ):
         try:
             resources.service_client().set_traffic(model, share / 100.0, shadow)
         except ServiceUnreachableError as exc:

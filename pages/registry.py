@@ -6,7 +6,7 @@ from core import names
 from core.errors import NoEarlierChampionError
 from core.plots import champion_timeline_figure, version_metrics_figure
 from core.registry import history_frame, versions_frame
-from dashboard import components, resources, state
+from dashboard import auth, components, resources, state
 
 st.title("Registry")
 components.flash()
@@ -16,6 +16,7 @@ with components.errors_as_messages():
     name = model.name
     versions = resources.list_versions(name)
     registry = resources.registry()
+    user = auth.current_user()
 
     with st.container(key="alias-badges"):
         st.markdown(components.alias_badges(model.aliases))
@@ -46,8 +47,10 @@ with components.errors_as_messages():
     version = cols[0].selectbox("Version", numbers, key=state.PROMOTE_VERSION)
     alias = cols[1].selectbox("Alias", names.ALIASES, key=state.PROMOTE_ALIAS)
     reason = cols[2].text_input("Reason", key=state.PROMOTE_REASON, max_chars=500)
-    if cols[3].button("Promote", type="primary", key="promote"):
-        move = registry.promote(name, version, alias, reason=reason)
+    if user is None:
+        st.caption(auth.refusal())
+    if cols[3].button("Promote", type="primary", key="promote", disabled=user is None):
+        move = registry.promote(name, version, alias, actor=user, reason=reason)
         resources.registry_changed()
         before = f"v{move.from_version}" if move.from_version else "none"
         live = components.push_to_service(name, alias, move.to_version)
@@ -64,7 +67,7 @@ with components.errors_as_messages():
         st.caption(f"{name} has no champion.")
     elif previous is not None:
         if not st.session_state.get(state.CONFIRM_ROLLBACK):
-            if st.button(f"Roll back champion: v{current} → v{previous}", key="rollback"):
+            if st.button(f"Roll back champion: v{current} → v{previous}", key="rollback", disabled=user is None):
                 st.session_state[state.CONFIRM_ROLLBACK] = True
                 st.rerun()
         else:
@@ -74,7 +77,7 @@ with components.errors_as_messages():
                 yes, no = st.columns(2)
                 if yes.button("Confirm roll back", type="primary", key="rollback-confirm-button"):
                     st.session_state[state.CONFIRM_ROLLBACK] = False
-                    move = registry.rollback(name, reason=why)
+                    move = registry.rollback(name, actor=user, reason=why)
                     resources.registry_changed()
                     live = components.push_to_service(name, names.CHAMPION, move.to_version)
                     st.session_state[state.FLASH] = f"champion: v{move.from_version} → v{move.to_version}. {live}"

@@ -16,7 +16,7 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-"$BIN/python" -m core serve --host 0.0.0.0 --port "$SERVICE_PORT" &
+"$BIN/python" -m core serve --host 127.0.0.1 --port "$SERVICE_PORT" &
 pids+=($!)
 "$BIN/python" -m streamlit run dashboard/app.py --server.port "$DASHBOARD_PORT" &
 pids+=($!)
