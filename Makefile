@@ -30,12 +30,16 @@ install: $(RUNTIME_STAMP)  ## create .venv and install the runtime dependencies
 
 install-dev: $(DEV_STAMP)  ## install the test and lint tools too
 
-chromium:  ## install Debian's Chromium for the browser tests (root; no Playwright download)
-	@if [ ! -x "$(CHROMIUM)" ]; then \
-		echo "installing chromium with apt-get"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+chromium:  ## install Debian's Chromium (browser tests) and Prometheus (scrape test) when missing; needs root
+	@missing=""; \
+	[ -x "$(CHROMIUM)" ] || missing="$$missing chromium"; \
+	[ -x /usr/bin/prometheus ] || missing="$$missing prometheus"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@test -x "$(CHROMIUM)" || { echo "error: $(CHROMIUM) is still missing"; exit 1; }
+	@test -x /usr/bin/prometheus || { echo "error: /usr/bin/prometheus is still missing"; exit 1; }
 
 run: install  ## seed the demo registry if empty, then start the service (:8000) and dashboard (:8501)
 	$(BIN)/python -m core demo

@@ -139,6 +139,57 @@ def test_two_replicas_follow_a_rollback_and_share_one_log(databases, tracking_se
         assert counts == {3: 10, 2: 10}  # both replicas, before and after, in one PostgreSQL log
         history = Registry.from_settings(settings).history(BC, limit=1)[0]
         assert history.actor == "scale-out-test" and history.action == "rollback"
+
+        for url in urls:  # the exposition format passes Prometheus' own linter
+            text = httpx.get(f"{url}/metrics", timeout=10).text
+            check = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True)
+            assert check.returncode == 0, check.stdout + check.stderr
+        _assert_prometheus_scrapes(urls, tmp_path)
     finally:
         for replica in replicas:
             stop_service(replica)
+
+
+PROMTOOL, PROMETHEUS = "/usr/bin/promtool", "/usr/bin/prometheus"
+
+
+def _assert_prometheus_scrapes(urls: list[str], tmp_path: Path) -> None:
+    """A real Prometheus (Debian's package) scrapes both replicas and sees their requests."""
+    if not Path(PROMETHEUS).exists():
+        pytest.fail(f"{PROMETHEUS} is missing: `make test` installs Debian's prometheus package")
+    targets = [url.removeprefix("http://") for url in urls]
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: modelops-service\n"
+        f"    static_configs:\n      - targets: {targets!r}\n".replace("'", '"')
+    )
+    port = free_port()
+    log = (tmp_path / "prometheus.log").open("w")
+    proc = subprocess.Popen(
+        [
+            PROMETHEUS,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_http_ok(f"http://127.0.0.1:{port}/-/ready", 60, proc)
+        query = f"http://127.0.0.1:{port}/api/v1/query"
+        deadline = time.monotonic() + 30
+        up, served = [], 0.0
+        while time.monotonic() < deadline:
+            up = httpx.get(query, params={"query": "up"}).json()["data"]["result"]
+            total = httpx.get(query, params={"query": "sum(modelops_requests_total)"}).json()["data"]["result"]
+            served = float(total[0]["value"][1]) if total else 0.0
+            if len(up) == 2 and all(r["value"][1] == "1" for r in up) and served >= 20:
+                break
+            time.sleep(0.5)
+        assert sorted(r["metric"]["instance"] for r in up) == sorted(targets)
+        assert served >= 20
+    finally:
+        proc.terminate()
+        proc.wait(20)
+        log.close()
