@@ -9,7 +9,7 @@ CHROMIUM ?= /usr/bin/chromium
 DASHBOARD_PORT ?= 8501
 SERVICE_PORT ?= 8000
 
-.PHONY: run test lint bench install install-dev chromium clean help
+.PHONY: run test lint bench image-check install install-dev chromium clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ bench: install-dev  ## benchmarks: serving vs `mlflow models serve`, images vs a
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/serve_bench.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/image_bench.py
 	$(BIN)/python bench/drift_bench.py
+
+image-check:  ## build the image with podman (debootstrap stand-in base), run both commands, wait for health
+	scripts/image-check.sh
 
 clean:  ## remove the venv and local state
 	rm -rf $(VENV) .modelops .pytest_cache .ruff_cache
