@@ -29,4 +29,3 @@ INPUT_SPEC_FILE: Final = "input_spec.json"
 # Tags written on model versions.
 TAG_FLAVOR: Final = "modelops.flavor"
 TAG_KIND: Final = "modelops.kind"
-TAG_DESCRIPTION: Final = "modelops.description"

@@ -125,6 +125,14 @@ def outcomes(model: str, since: datetime | None = None) -> pd.DataFrame:
     return _outcomes(settings().db_url, model, since)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def reference_frame(tracking_uri: str, model: str, version: int) -> pd.DataFrame:
+    """The reference data stored with a version, downloaded once per version."""
+    from core.reference import load_version_frame
+
+    return load_version_frame(registry(), model, version, "reference")
+
+
 @st.cache_resource(show_spinner="Fitting the drift detector on the reference data…", max_entries=16)
 def drift_detector(
     tracking_uri: str, model: str, version: int, numeric_test: str, categorical_test: str

@@ -9,7 +9,7 @@ import streamlit as st
 from core.drift import CATEGORICAL_TESTS, LOG_COLUMNS, NUMERIC_TESTS, drift_by_segment, drift_over_time, report_html
 from core.errors import InvalidInputError
 from core.plots import distribution_figure, drift_over_time_figure, ecdf_figure
-from core.reference import TARGET, load_version_frame
+from core.reference import TARGET
 from dashboard import components, resources, state
 
 WINDOWS = {"1 h": timedelta(hours=1), "24 h": timedelta(days=1), "7 days": timedelta(days=7), "all": None}
@@ -79,7 +79,7 @@ with components.errors_as_messages():
     m[3].metric("Rows (reference / current)", f"{report.n_reference:,} / {report.n_current:,}")
     st.dataframe(report.features, hide_index=True, width="stretch")
 
-    reference = load_version_frame(resources.registry(), name, version, "reference")
+    reference = resources.reference_frame(resources.settings().tracking_uri, name, version)
     feature = st.selectbox("Feature", report.features["column"].tolist(), key=state.DRIFT_FEATURE)
     left, right = st.columns(2)
     figures = [distribution_figure(reference[feature], current[feature], feature)]
