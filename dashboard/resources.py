@@ -15,6 +15,7 @@ from core import names
 from core.ab import load_outcomes
 from core.config import Settings
 from core.drift import DriftDetector, fit_for_version, logged_inputs
+from core.explain import ImageExplainer, TabularExplainer, TabularExplanation, build_explainer
 from core.handles import ModelHandle, load_handle
 from core.image_drift import ImageDriftDetector, reference_images
 from core.registry import ModelSummary, Registry, VersionInfo
@@ -170,3 +171,20 @@ def image_drift_detector(tracking_uri: str, model: str, version: int) -> ImageDr
     frame = load_version_frame(registry(), model, version, "reference")
     images = reference_images(frame, invert=bool(handle.input_spec and handle.input_spec.invert))
     return ImageDriftDetector().fit(images, handle)
+
+
+@st.cache_resource(show_spinner="Building the explainer for this version…", max_entries=8)
+def explainer(tracking_uri: str, model: str, version: int) -> TabularExplainer | ImageExplainer:
+    """The SHAP explainer of a version, built once from its reference data (shared, never mutated)."""
+    handle = model_handle(tracking_uri, model, version)
+    return build_explainer(handle, reference_frame(tracking_uri, model, version))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def global_explanation(tracking_uri: str, model: str, version: int, rows: int) -> TabularExplanation:
+    """SHAP values of the first ``rows`` rows of the version's reference data (a fixed sample)."""
+    explainer_ = explainer(tracking_uri, model, version)
+    assert isinstance(explainer_, TabularExplainer)
+    frame = reference_frame(tracking_uri, model, version)
+    sample = frame.sample(n=min(rows, len(frame)), random_state=0) if len(frame) > rows else frame
+    return explainer_.explain(sample[explainer_.feature_names].to_numpy(dtype="float64"))

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core.classify import classify_images, comparison_frame
-from core.plots import topk_figure
+from core.plots import saliency_figure, topk_figure
 from core.samples import ensure_samples, sample_label
 from dashboard import components, resources, state
 
@@ -30,6 +30,7 @@ with components.errors_as_messages():
     default = numbers.index(model.champion) if model.champion in numbers else 0
     version = mid.selectbox("Version", numbers, index=default, format_func=label, key=state.CLASSIFY_VERSION)
     top_k = right.number_input("Top-k", min_value=1, max_value=20, value=3, key=state.CLASSIFY_TOP_K)
+    saliency = st.toggle("Saliency: show which pixels drove the top class (SHAP)", key=state.CLASSIFY_SALIENCY)
     chosen = [version]
     if len(numbers) > 1 and st.toggle("Compare with a second version", key=state.CLASSIFY_COMPARE):
         others = [v for v in numbers if v != version]
@@ -76,7 +77,15 @@ with components.errors_as_messages():
             st.markdown(f"**{r.name}**" + (f" — true label {truth}" if truth is not None else ""))
             cols = st.columns([1, 1, *([2] * len(chosen))])
             cols[0].image(r.original, caption=f"original {r.original.size[0]}×{r.original.size[1]}", width=168)
-            cols[1].image(components.input_preview(r.model_input), caption="exact model input", width=168)
+            if saliency:
+                (expl,) = resources.explainer(tracking_uri, name, chosen[0]).explain(r.model_input[None])
+                cols[1].plotly_chart(
+                    saliency_figure(expl, title=f"saliency: {expl.classes[expl.top_class]}"),
+                    width="stretch",
+                    key=f"saliency-{i}",
+                )
+            else:
+                cols[1].image(components.input_preview(r.model_input), caption="exact model input", width=168)
             for col, v in zip(cols[2:], chosen, strict=True):
                 top = results[v][i].top_k(int(top_k))
                 col.markdown(f"**{label(v)}**: {top[0][0]} ({top[0][1]:.1%})")

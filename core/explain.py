@@ -1,0 +1,431 @@
+"""SHAP explanations per model version: tabular (tree or model-agnostic) and image (gradients).
+
+An explainer is built once per version from the model and a background sample of the
+version's reference data; callers cache it (the dashboard in ``resources``, the service per
+loaded handle). Explanations are plain typed results; :mod:`core.plots` draws them.
+
+Methods:
+    ``tree``: shap's exact TreeExplainer (path-dependent) for scikit-learn trees and forests.
+    ``permutation``: shap's PermutationExplainer over ``predict_proba`` with an independent
+    masker on the background sample, for every other classifier (exactly additive by
+    construction: the values of a row sum to its output minus the background mean).
+    ``gradient``: shap's GradientExplainer (expected gradients) for Keras image models.
+    ``integrated-gradients``: our own fallback through ``tf.GradientTape`` when shap's Keras
+    path fails on the installed TensorFlow (or when asked for).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.errors import InvalidInputError
+from core.handles import ModelHandle
+
+log = logging.getLogger(__name__)
+
+TABULAR_METHODS = ("tree", "permutation")
+IMAGE_METHODS = ("gradient", "integrated-gradients")
+BACKGROUND_ROWS = 100
+PERMUTATION_BACKGROUND = 50
+PERMUTATIONS = 8  # shap's own default budget (500 evaluations) for 30 features
+IMAGE_BACKGROUND = 50
+GRADIENT_SAMPLES = 200
+IG_STEPS = 64
+PROBABILITY_TREES = (
+    "DecisionTreeClassifier",
+    "ExtraTreeClassifier",
+    "RandomForestClassifier",
+    "ExtraTreesClassifier",
+)
+
+
+@dataclass(frozen=True)
+class TabularExplanation:
+    """SHAP values of tabular rows for every class.
+
+    Attributes:
+        values: ``(rows, features, classes)`` contributions to each class probability.
+        base_values: ``(classes,)`` the expected output over the background.
+        data: ``(rows, features)`` the explained rows in signature order.
+    """
+
+    model_name: str
+    version: int
+    method: str
+    feature_names: list[str]
+    classes: list[Any]
+    data: np.ndarray
+    values: np.ndarray
+    base_values: np.ndarray
+
+    @property
+    def outputs(self) -> np.ndarray:
+        """``(rows, classes)`` model outputs recovered from the values (additivity)."""
+        return self.base_values[None, :] + self.values.sum(axis=1)
+
+    def class_index(self, label: Any) -> int:
+        """The position of class ``label`` (compared as text, so ``1`` and ``"1"`` agree)."""
+        for i, c in enumerate(self.classes):
+            if str(c) == str(label):
+                return i
+        raise InvalidInputError(f"unknown class {label!r}; the model's classes are {self.classes}")
+
+    def default_class(self, row: int = 0) -> int:
+        """The class to show by default: the positive class of a binary model, else the predicted one."""
+        if len(self.classes) == 2:
+            return 1
+        return int(np.argmax(self.outputs[row]))
+
+    def for_class(self, k: int) -> np.ndarray:
+        """``(rows, features)`` values for class index ``k``."""
+        return self.values[:, :, k]
+
+    def importance(self, k: int) -> pd.Series:
+        """Mean absolute SHAP value per feature for class ``k``, largest first."""
+        mean = np.abs(self.for_class(k)).mean(axis=0)
+        return pd.Series(mean, index=self.feature_names, name="mean |SHAP|").sort_values(ascending=False)
+
+    def row_frame(self, row: int, k: int) -> pd.DataFrame:
+        """One row's features, values and contributions to class ``k``, largest contribution first."""
+        frame = pd.DataFrame(
+            {"feature": self.feature_names, "value": self.data[row], "shap": self.values[row, :, k]},
+        )
+        return frame.reindex(frame["shap"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+
+    def strongest_interaction(self, feature: int, k: int) -> int | None:
+        """The feature that most changes ``feature``'s contribution (shap's approximate interactions)."""
+        from shap.utils import approximate_interactions
+
+        if len(self.feature_names) < 2 or self.data.shape[0] < 2:
+            return None
+        order = approximate_interactions(feature, self.for_class(k), self.data)
+        return int(order[0]) if len(order) else None
+
+    def subset(self, rows: list[int] | np.ndarray) -> TabularExplanation:
+        """The same explanation restricted to ``rows``."""
+        idx = np.asarray(rows, dtype=int)
+        return TabularExplanation(
+            self.model_name,
+            self.version,
+            self.method,
+            self.feature_names,
+            self.classes,
+            self.data[idx],
+            self.values[idx],
+            self.base_values,
+        )
+
+
+@dataclass(frozen=True)
+class ImageExplanation:
+    """Per-pixel attributions of one image for every class.
+
+    Attributes:
+        image: ``(height, width, channels)`` the exact model input.
+        values: ``(height, width, channels, classes)`` attributions.
+        base_values: ``(classes,)`` expected output over the background (or the baseline's output).
+        probabilities: ``(classes,)`` the model's output for this image.
+    """
+
+    model_name: str
+    version: int
+    method: str
+    classes: list[str]
+    image: np.ndarray
+    values: np.ndarray
+    base_values: np.ndarray
+    probabilities: np.ndarray
+
+    @property
+    def top_class(self) -> int:
+        """Index of the most probable class."""
+        return int(np.argmax(self.probabilities))
+
+    def heatmap(self, k: int) -> np.ndarray:
+        """``(height, width)`` attributions to class ``k``, summed over channels."""
+        return self.values[..., k].sum(axis=-1)
+
+
+class TabularExplainer:
+    """Explains a tabular handle's class probabilities; build once per version, reuse."""
+
+    def __init__(self, handle: ModelHandle, background: np.ndarray, method: str | None = None) -> None:
+        if handle.kind != "tabular":
+            raise InvalidInputError(f"{handle.model_name} v{handle.version} is not a tabular model")
+        if method is not None and method not in TABULAR_METHODS:
+            raise InvalidInputError(f"unknown tabular method {method!r}; choose one of {TABULAR_METHODS}")
+        self.handle = handle
+        self.feature_names = [c.name for c in handle.columns]
+        self.classes = list(handle.classes)
+        self._lock = threading.Lock()
+        background = np.asarray(background, dtype="float64")
+        if background.ndim != 2 or background.shape[1] != len(self.feature_names) or len(background) == 0:
+            raise InvalidInputError(
+                f"background must be rows of the {len(self.feature_names)} signature features, got {background.shape}"
+            )
+        self.background = _sample(background, BACKGROUND_ROWS)
+        self._tree = None
+        if method in (None, "tree"):
+            self._tree = _tree_explainer(handle.model)
+            if self._tree is None and method == "tree":
+                raise InvalidInputError(
+                    f"{handle.model_name} v{handle.version} ({_estimator_name(handle.model)}) is not a tree model; "
+                    "use the permutation method"
+                )
+        self.method = "tree" if self._tree is not None else "permutation"
+        if self._tree is not None:
+            expected = np.atleast_1d(np.asarray(self._tree.expected_value, dtype="float64"))
+            self.base_values = expected
+        else:
+            import shap
+
+            self.background = _sample(self.background, PERMUTATION_BACKGROUND)
+            masker = shap.maskers.Independent(self.background, max_samples=len(self.background))
+            self._permutation = shap.PermutationExplainer(self._proba, masker, seed=0)
+            # Each permutation costs 2 x features evaluations over the background; a few
+            # antithetic permutations are enough for a stable ranking, and additivity is exact anyway.
+            self.max_evals = 2 * len(self.feature_names) * PERMUTATIONS + 1
+            self.base_values = self._proba(self.background).mean(axis=0)
+            # shap's masker JIT-compiles on first use (≈8 s once per process): pay it while building.
+            self._permutation(self.background[:1], max_evals=self.max_evals, silent=True)
+
+    def _proba(self, matrix: np.ndarray) -> np.ndarray:
+        return self.handle.predict_proba(np.asarray(matrix, dtype="float64"))
+
+    def explain(self, matrix: np.ndarray, progress: Callable[[int, int], None] | None = None) -> TabularExplanation:
+        """SHAP values of ``matrix`` (rows in signature order) for every class."""
+        X = np.asarray(matrix, dtype="float64")
+        if X.ndim != 2 or X.shape[1] != len(self.feature_names):
+            raise InvalidInputError(f"expected rows of {len(self.feature_names)} features, got shape {X.shape}")
+        if not len(X):
+            raise InvalidInputError("no rows to explain")
+        if not np.isfinite(X).all():
+            raise InvalidInputError("rows contain NaN or infinite values; SHAP needs finite inputs")
+        if self._tree is not None:
+            # scikit-learn trees compare float32 inputs; explaining the same rounded rows keeps the
+            # explanation on the same side of every threshold as the served prediction.
+            X32 = X.astype("float32").astype("float64")
+            with self._lock:
+                values = np.asarray(self._tree.shap_values(X32, check_additivity=False), dtype="float64")
+            if values.ndim == 2:  # single-output trees return (rows, features)
+                values = values[:, :, None]
+            if progress:
+                progress(len(X), len(X))
+            return self._result(X32, values)
+        chunks = []
+        step = 10
+        for start in range(0, len(X), step):
+            part = X[start : start + step]
+            with self._lock:
+                out = self._permutation(part, max_evals=self.max_evals, silent=True)
+            chunks.append(np.asarray(out.values, dtype="float64"))
+            if progress:
+                progress(min(start + step, len(X)), len(X))
+        values = np.concatenate(chunks)
+        if values.ndim == 2:
+            values = values[:, :, None]
+        return self._result(X, values)
+
+    def _result(self, X: np.ndarray, values: np.ndarray) -> TabularExplanation:
+        h = self.handle
+        return TabularExplanation(
+            h.model_name, h.version, self.method, self.feature_names, self.classes, X, values, self.base_values
+        )
+
+
+class ImageExplainer:
+    """Explains a Keras image handle; shap's GradientExplainer, integrated gradients as the fallback."""
+
+    def __init__(self, handle: ModelHandle, background: np.ndarray, method: str | None = None) -> None:
+        if handle.kind != "image" or handle.input_spec is None:
+            raise InvalidInputError(f"{handle.model_name} v{handle.version} is not an image model")
+        if method is not None and method not in IMAGE_METHODS:
+            raise InvalidInputError(f"unknown image method {method!r}; choose one of {IMAGE_METHODS}")
+        self.handle = handle
+        self.background = _sample(np.asarray(background, dtype="float32"), IMAGE_BACKGROUND)
+        self.classes = list(handle.classes)
+        self._lock = threading.Lock()
+        self.fallback_reason = ""
+        self._gradient = None
+        if method in (None, "gradient"):
+            try:
+                import shap
+
+                self._gradient = shap.GradientExplainer(handle.model, self.background)
+                with self._lock:  # probe once: a broken shap/TensorFlow pairing fails here, not later
+                    self._gradient.shap_values(self.background[:1], nsamples=2)
+            except Exception as exc:
+                if method == "gradient":
+                    raise InvalidInputError(f"shap's GradientExplainer failed on this model: {exc}") from exc
+                self._gradient = None
+                self.fallback_reason = f"GradientExplainer failed ({type(exc).__name__}: {exc})"
+                log.warning("%s; using integrated gradients", self.fallback_reason)
+        self.method = "gradient" if self._gradient is not None else "integrated-gradients"
+        self._background_output = handle.predict_images(self.background).mean(axis=0)
+        self._ig_baseline = np.zeros(self.background.shape[1:], dtype="float32")
+
+    def explain(self, batch: np.ndarray) -> list[ImageExplanation]:
+        """Attributions of each preprocessed image in ``batch`` (``(n, h, w, c)``) for every class."""
+        x = np.asarray(batch, dtype="float32")
+        expected = self.background.shape[1:]
+        if x.ndim != 4 or x.shape[1:] != expected:
+            raise InvalidInputError(f"expected images of shape {expected}, got {x.shape[1:]}")
+        proba = self.handle.predict_images(x)
+        if self._gradient is not None:
+            with self._lock:
+                values = np.asarray(self._gradient.shap_values(x, nsamples=GRADIENT_SAMPLES), dtype="float64")
+            base = self._background_output
+        else:
+            values = integrated_gradients(self.handle.model, x, self._ig_baseline, IG_STEPS)
+            base = self.handle.predict_images(self._ig_baseline[None])[0]
+        if values.ndim == 4:  # one output unit
+            values = values[..., None]
+        h = self.handle
+        return [
+            ImageExplanation(h.model_name, h.version, self.method, self.classes, x[i], values[i], base, proba[i])
+            for i in range(len(x))
+        ]
+
+
+def integrated_gradients(model: Any, x: np.ndarray, baseline: np.ndarray, steps: int = IG_STEPS) -> np.ndarray:
+    """Integrated gradients of every output unit: ``(n, h, w, c, classes)``.
+
+    The path integral from ``baseline`` to each image uses the trapezoid rule over ``steps``
+    intervals; attributions of a class sum to its output at the image minus at the baseline
+    (completeness), up to the discretisation error.
+    """
+    import tensorflow as tf
+
+    alphas = tf.reshape(tf.linspace(0.0, 1.0, steps + 1), (-1, 1, 1, 1))
+    base = tf.convert_to_tensor(baseline[None], dtype=tf.float32)
+    results = []
+    for image in x:
+        target = tf.convert_to_tensor(image[None], dtype=tf.float32)
+        path = base + alphas * (target - base)
+        with tf.GradientTape() as tape:
+            tape.watch(path)
+            out = model(path, training=False)
+        # One jacobian per class: d out[:, k] / d path, averaged along the path (trapezoid).
+        jac = tape.batch_jacobian(out, path)  # (steps+1, classes, h, w, c)
+        grads = (jac[:-1] + jac[1:]) / 2.0
+        avg = tf.reduce_mean(grads, axis=0)  # (classes, h, w, c)
+        attr = avg * (target[0] - base[0])[None]
+        results.append(np.moveaxis(attr.numpy().astype("float64"), 0, -1))
+    return np.stack(results)
+
+
+def build_explainer(
+    handle: ModelHandle, reference: pd.DataFrame, method: str | None = None
+) -> TabularExplainer | ImageExplainer:
+    """The explainer for ``handle`` with a background drawn from its reference frame.
+
+    Raises:
+        InvalidInputError: the reference frame lacks the model's inputs, or the method does not fit.
+    """
+    if handle.kind == "image":
+        return ImageExplainer(handle, reference_tensor(reference, handle), method)
+    names = [c.name for c in handle.columns]
+    missing = [n for n in names if n not in reference.columns]
+    if missing:
+        raise InvalidInputError(f"the reference data lacks the model's features {missing[:5]}")
+    return TabularExplainer(handle, reference[names].to_numpy(dtype="float64"), method)
+
+
+def reference_tensor(frame: pd.DataFrame, handle: ModelHandle) -> np.ndarray:
+    """Model-input images ``(n, h, w, c)`` from a demo-style reference frame (``pixels`` bytes)."""
+    spec = handle.input_spec
+    if spec is None or "pixels" not in frame.columns:
+        raise InvalidInputError("the reference data holds no images (a 'pixels' column)")
+    images = []
+    for p, h, w in zip(frame["pixels"], frame["height"], frame["width"], strict=True):
+        arr = np.frombuffer(p, dtype=np.uint8).reshape(int(h), int(w), -1)
+        if arr.shape != (spec.height, spec.width, spec.channels):
+            raise InvalidInputError(
+                f"reference images are {arr.shape}, the model expects {(spec.height, spec.width, spec.channels)}"
+            )
+        images.append(arr)
+    return np.stack(images).astype("float32") / spec.scale
+
+
+def _sample(rows: np.ndarray, limit: int) -> np.ndarray:
+    if len(rows) <= limit:
+        return rows
+    pick = np.random.default_rng(0).choice(len(rows), size=limit, replace=False)
+    return rows[np.sort(pick)]
+
+
+def _unwrap(model: Any) -> Any:
+    """The fitted estimator inside a search (``best_estimator_``)."""
+    while hasattr(model, "best_estimator_"):
+        model = model.best_estimator_
+    return model
+
+
+def _estimator_name(model: Any) -> str:
+    return type(_unwrap(model)).__name__
+
+
+def _tree_explainer(model: Any) -> Any:
+    """shap's TreeExplainer for ``model``, or ``None`` when it is not a supported tree model."""
+    import shap
+
+    estimator = _unwrap(model)
+    # Only trees whose output *is* the class probability: boosting explains log-odds instead.
+    if type(estimator).__name__ not in PROBABILITY_TREES:
+        return None
+    try:
+        return shap.TreeExplainer(estimator)
+    except Exception as exc:  # e.g. boosting variants shap does not parse: use the agnostic path
+        log.info("TreeExplainer refused %s: %s", type(estimator).__name__, exc)
+        return None
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """A served tabular request read back from the prediction log."""
+
+    request_id: str
+    model: str
+    version: int
+    arm: str
+    rows: pd.DataFrame
+
+
+def logged_request(store: Any, request_id: str, model: str | None = None) -> LoggedRequest:
+    """The input rows of a served predict request, by its ``request_id``.
+
+    Raises:
+        RequestNotFoundError: no served request has this id (for ``model``, when given).
+        InvalidInputError: the request was not a tabular prediction.
+    """
+    import json
+
+    import sqlalchemy as sa
+
+    from core.errors import RequestNotFoundError
+    from core.store import predictions
+
+    request_id = request_id.strip()
+    if not request_id or len(request_id) > 64:
+        raise InvalidInputError("a request id is 1 to 64 characters (the `request_id` of a predict answer)")
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(predictions.c.model, predictions.c.version, predictions.c.arm, predictions.c.inputs).where(
+                predictions.c.request_id == request_id
+            )
+        ).first()
+    if row is None or (model is not None and row.model != model):
+        where = f" for {model!r}" if model else ""
+        raise RequestNotFoundError(f"no served request{where} has id {request_id!r}")
+    payload = json.loads(row.inputs)
+    if "columns" not in payload or "data" not in payload:
+        raise InvalidInputError(f"request {request_id!r} was not a tabular prediction; nothing to explain here")
+    rows = pd.DataFrame(payload["data"], columns=payload["columns"])
+    return LoggedRequest(request_id, row.model, int(row.version), row.arm, rows)
