@@ -429,3 +429,47 @@ def logged_request(store: Any, request_id: str, model: str | None = None) -> Log
         raise InvalidInputError(f"request {request_id!r} was not a tabular prediction; nothing to explain here")
     rows = pd.DataFrame(payload["data"], columns=payload["columns"])
     return LoggedRequest(request_id, row.model, int(row.version), row.arm, rows)
+
+
+class ExplainerCache:
+    """Explainers built on first use and kept for the most recent ``size`` versions (thread-safe).
+
+    Two callers asking for the same version at once build it once; the second waits.
+    """
+
+    def __init__(self, load_reference: Callable[[str, int], pd.DataFrame], size: int = 8) -> None:
+        from collections import OrderedDict
+
+        self._load_reference = load_reference
+        self._size = size
+        self._items: OrderedDict[tuple[str, int], TabularExplainer | ImageExplainer] = OrderedDict()
+        self._locks: dict[tuple[str, int], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get(self, handle: ModelHandle) -> TabularExplainer | ImageExplainer:
+        """The explainer of ``handle``'s version, building it from its reference data if needed."""
+        key = (handle.model_name, handle.version)
+        with self._guard:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._guard:
+                if key in self._items:
+                    return self._items[key]
+            built = build_explainer(handle, self._load_reference(handle.model_name, handle.version))
+            with self._guard:
+                self._items[key] = built
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+                self._locks.pop(key, None)
+            return built
+
+
+def explained_classes(expl: TabularExplanation, label: Any = None) -> list[int]:
+    """Which class each row is explained for: ``label`` if given, else :meth:`~TabularExplanation.default_class`."""
+    if label is not None:
+        k = expl.class_index(label)
+        return [k] * expl.data.shape[0]
+    return [expl.default_class(i) for i in range(expl.data.shape[0])]

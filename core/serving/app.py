@@ -36,7 +36,9 @@ from core.errors import (
     RequestNotFoundError,
     VersionNotFoundError,
 )
+from core.explain import ExplainerCache, TabularExplainer, explained_classes
 from core.image_drift import image_stats
+from core.reference import load_version_frame
 from core.registry import current_actor
 from core.serving.config import ServiceConfig
 from core.serving.drift_monitor import DriftMonitor
@@ -48,6 +50,8 @@ from core.serving.schemas import (
     ClassifyResponse,
     ClassScore,
     ErrorResponse,
+    ExplainRequest,
+    ExplainResponse,
     FeedbackRequest,
     FeedbackResponse,
     PredictRequest,
@@ -133,6 +137,9 @@ def create_app(settings: Settings | None = None, config: ServiceConfig | None = 
     prediction_log = PredictionLog(manager.registry.store, batch_max=config.log_batch_max)
     drift_monitor = DriftMonitor(manager, metrics, config.drift_interval_s, config.drift_window)
     require_token = Depends(BearerToken(token))
+    explainers = ExplainerCache(
+        lambda model, version: load_version_frame(manager.registry, model, version, "reference")
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -311,6 +318,53 @@ def create_app(settings: Settings | None = None, config: ServiceConfig | None = 
         return ClassifyResponse(top_k=top, model=name, version=arm.version, arm=arm.alias, request_id=request_id)
 
     @app.post(
+        "/v1/models/{name}/explain",
+        tags=["predict"],
+        summary="SHAP values of tabular rows (any predict payload shape)",
+        response_model=ExplainResponse,
+        responses=ERRORS,
+    )
+    async def explain(name: str, body: ExplainRequest) -> JSONResponse:
+        started = time.perf_counter()
+        served = manager.get(name)
+        if served.kind == "image":
+            raise InvalidInputError(
+                f"model {name!r} is an image model; the API explains tabular rows. "
+                "Image saliency is on the dashboard's Explain and Classify pages"
+            )
+        served = _served(name, "tabular")
+        arms = dict(served.arms)
+        if body.version is None:
+            arm = arms[names.CHAMPION]
+        else:
+            arm = next((a for a in arms.values() if a.version == body.version), None)
+            if arm is None:
+                serving = sorted({a.version for a in arms.values()})
+                raise VersionNotFoundError(f"version {body.version} of {name!r} is not served; served: {serving}")
+        payload = {key: getattr(body, key) for key in PAYLOAD_KEYS}
+        matrix = payload_to_matrix(payload, arm.handle.columns, config.max_explain_rows)
+        explainer = await asyncio.to_thread(explainers.get, arm.handle)
+        assert isinstance(explainer, TabularExplainer)
+        expl = await asyncio.to_thread(explainer.explain, matrix)
+        ks = explained_classes(expl, body.output_class)
+        rows = range(expl.data.shape[0])
+        outputs = expl.outputs
+        _observe(name, arm, "explain", started, [])
+        return JSONResponse(
+            {
+                "model": name,
+                "version": arm.version,
+                "method": expl.method,
+                "feature_names": expl.feature_names,
+                "classes": expl.classes,
+                "explained_class": [expl.classes[k] for k in ks],
+                "base_value": [float(expl.base_values[k]) for k in ks],
+                "shap_values": [expl.values[i, :, k].tolist() for i, k in zip(rows, ks, strict=True)],
+                "output": [float(outputs[i, k]) for i, k in zip(rows, ks, strict=True)],
+            }
+        )
+
+    @app.post(
         "/v1/feedback",
         tags=["predict"],
         summary="Attach the true label to a served request",
@@ -405,7 +459,7 @@ class BearerToken(HTTPBearer):
 
 def _route_name(request: Request) -> str:
     path = request.url.path
-    for route in ("predict", "classify", "feedback", "traffic", "reload"):
+    for route in ("predict", "classify", "explain", "feedback", "traffic", "reload"):
         if path.endswith(route):
             return route
     return "other"

@@ -30,6 +30,7 @@ class ServiceConfig:
         log_batch_max: Most prediction-log records written in one commit.
         drift_interval_s: How often the drift gauges are refreshed.
         drift_window: How many of the latest requests the drift gauges look at.
+        max_explain_rows: Most rows one explain request may carry (SHAP costs more than a prediction).
     """
 
     poll_interval_s: float = 5.0
@@ -42,6 +43,7 @@ class ServiceConfig:
     log_batch_max: int = 512
     drift_interval_s: float = 60.0
     drift_window: int = 1000
+    max_explain_rows: int = 100
 
     @classmethod
     def from_env(cls) -> ServiceConfig:
@@ -57,4 +59,5 @@ class ServiceConfig:
             log_batch_max=_env_int("MODELOPS_LOG_BATCH_MAX", cls.log_batch_max),
             drift_interval_s=_env_float("MODELOPS_DRIFT_INTERVAL_S", cls.drift_interval_s),
             drift_window=_env_int("MODELOPS_DRIFT_WINDOW", cls.drift_window),
+            max_explain_rows=_env_int("MODELOPS_MAX_EXPLAIN_ROWS", cls.max_explain_rows),
         )

@@ -30,6 +30,40 @@ class PredictRequest(BaseModel):
     )
 
 
+class ExplainRequest(PredictRequest):
+    """Rows to explain, in any predict payload shape, plus the class and version to explain."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [{"dataframe_records": [{"mean radius": 17.99, "...": "..."}], "class": 1, "version": 3}]
+        },
+    )
+
+    output_class: Any = Field(
+        None,
+        alias="class",
+        description="class whose probability is explained (default: the positive class of a binary model, "
+        "else each row's predicted class)",
+    )
+    version: int | None = Field(None, ge=1, description="a served version (default: the champion)")
+
+
+class ExplainResponse(BaseModel):
+    """SHAP values per row: ``base_value + sum(shap_values) == output`` for each row."""
+
+    model: str
+    version: int
+    method: str = Field(description="tree (exact TreeExplainer) or permutation")
+    feature_names: list[str]
+    classes: list[Any]
+    explained_class: list[Any] = Field(description="the class explained for each row")
+    base_value: list[float] = Field(description="expected probability of the explained class, per row")
+    shap_values: list[list[float]] = Field(description="one value per feature, per row")
+    output: list[float] = Field(description="the model's probability of the explained class, per row")
+
+
 class PredictResponse(BaseModel):
     """Predictions with their probabilities and who served them."""
 
