@@ -243,18 +243,26 @@ class TabularExplainer:
 class ImageExplainer:
     """Explains a Keras image handle; shap's GradientExplainer, integrated gradients as the fallback."""
 
-    def __init__(self, handle: ModelHandle, background: np.ndarray, method: str | None = None) -> None:
+    def __init__(self, handle: ModelHandle, background: np.ndarray | None, method: str | None = None) -> None:
         if handle.kind != "image" or handle.input_spec is None:
             raise InvalidInputError(f"{handle.model_name} v{handle.version} is not an image model")
         if method is not None and method not in IMAGE_METHODS:
             raise InvalidInputError(f"unknown image method {method!r}; choose one of {IMAGE_METHODS}")
+        spec = handle.input_spec
+        shape = (spec.height, spec.width, spec.channels)
         self.handle = handle
-        self.background = _sample(np.asarray(background, dtype="float32"), IMAGE_BACKGROUND)
         self.classes = list(handle.classes)
         self._lock = threading.Lock()
         self.fallback_reason = ""
         self._gradient = None
-        if method in (None, "gradient"):
+        background_given = background is not None
+        if background is None:
+            if method == "gradient":
+                raise InvalidInputError("GradientExplainer needs reference images; this version has none")
+            self.fallback_reason = "no reference images stored with this version: integrated gradients from black"
+            background = np.zeros((1, *shape), dtype="float32")
+        self.background = _sample(np.asarray(background, dtype="float32"), IMAGE_BACKGROUND)
+        if background_given and method in (None, "gradient"):
             try:
                 import shap
 
@@ -322,20 +330,39 @@ def integrated_gradients(model: Any, x: np.ndarray, baseline: np.ndarray, steps:
 
 
 def build_explainer(
-    handle: ModelHandle, reference: pd.DataFrame, method: str | None = None
+    handle: ModelHandle, reference: pd.DataFrame | None, method: str | None = None
 ) -> TabularExplainer | ImageExplainer:
     """The explainer for ``handle`` with a background drawn from its reference frame.
 
+    An image model without reference data is explained by integrated gradients from a black
+    image; a tabular model needs its reference rows.
+
     Raises:
-        InvalidInputError: the reference frame lacks the model's inputs, or the method does not fit.
+        InvalidInputError: no or unsuitable reference data for a tabular model, or a method that does not fit.
     """
     if handle.kind == "image":
-        return ImageExplainer(handle, reference_tensor(reference, handle), method)
+        return ImageExplainer(handle, None if reference is None else reference_tensor(reference, handle), method)
+    if reference is None:
+        raise InvalidInputError(
+            f"{handle.model_name} v{handle.version} has no reference data to draw a SHAP background from; "
+            "log reference/reference.parquet with the version"
+        )
     names = [c.name for c in handle.columns]
     missing = [n for n in names if n not in reference.columns]
     if missing:
         raise InvalidInputError(f"the reference data lacks the model's features {missing[:5]}")
     return TabularExplainer(handle, reference[names].to_numpy(dtype="float64"), method)
+
+
+def explainer_for(
+    handle: ModelHandle, load_reference: Callable[[str, int], pd.DataFrame]
+) -> TabularExplainer | ImageExplainer:
+    """:func:`build_explainer` with the version's reference frame, if it has one."""
+    try:
+        reference = load_reference(handle.model_name, handle.version)
+    except InvalidInputError:
+        reference = None  # build_explainer says what that means for this kind of model
+    return build_explainer(handle, reference)
 
 
 def reference_tensor(frame: pd.DataFrame, handle: ModelHandle) -> np.ndarray:
@@ -458,7 +485,7 @@ class ExplainerCache:
             with self._guard:
                 if key in self._items:
                     return self._items[key]
-            built = build_explainer(handle, self._load_reference(handle.model_name, handle.version))
+            built = explainer_for(handle, self._load_reference)
             with self._guard:
                 self._items[key] = built
                 while len(self._items) > self._size:

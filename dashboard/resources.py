@@ -15,7 +15,7 @@ from core import names
 from core.ab import load_outcomes
 from core.config import Settings
 from core.drift import DriftDetector, fit_for_version, logged_inputs
-from core.explain import ImageExplainer, TabularExplainer, TabularExplanation, build_explainer
+from core.explain import ImageExplainer, TabularExplainer, TabularExplanation, explainer_for
 from core.handles import ModelHandle, load_handle
 from core.image_drift import ImageDriftDetector, reference_images
 from core.registry import ModelSummary, Registry, VersionInfo
@@ -177,7 +177,7 @@ def image_drift_detector(tracking_uri: str, model: str, version: int) -> ImageDr
 def explainer(tracking_uri: str, model: str, version: int) -> TabularExplainer | ImageExplainer:
     """The SHAP explainer of a version, built once from its reference data (shared, never mutated)."""
     handle = model_handle(tracking_uri, model, version)
-    return build_explainer(handle, reference_frame(tracking_uri, model, version))
+    return explainer_for(handle, lambda m, v: reference_frame(tracking_uri, m, v))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -104,6 +104,8 @@ def test_tabular_bad_input_is_named(demo: Loaded) -> None:
         explainer.explain(np.full((1, 30), np.nan))
     with pytest.raises(InvalidInputError, match="no rows"):
         explainer.explain(np.zeros((0, 30)))
+    with pytest.raises(InvalidInputError, match="has no reference data to draw a SHAP background"):
+        build_explainer(handle, None)
     with pytest.raises(InvalidInputError, match="lacks the model's features"):
         build_explainer(handle, pd.DataFrame({"x": [1.0]}))
     with pytest.raises(InvalidInputError, match="unknown tabular method"):

@@ -82,6 +82,17 @@ def test_register_then_classify(colour_model: Path, seeded_home: Settings) -> No
     results = classify_images(handle, [("r.png", _png((230, 20, 20))), ("b.png", _png((10, 20, 240)))])
     assert [r.top_k(1)[0][0] for r in results] == ["red", "blue"]
 
+    # No reference images were registered: explanations fall back to integrated gradients.
+    from core.explain import explainer_for
+    from core.reference import load_version_frame
+
+    explainer = explainer_for(handle, lambda m, v: load_version_frame(registry, m, v, "reference"))
+    assert explainer.method == "integrated-gradients" and "no reference images" in explainer.fallback_reason
+    (expl,) = explainer.explain(results[0].model_input[None])
+    assert expl.classes[expl.top_class] == "red"
+    # red pixels push "red" up: the red channel carries the attribution
+    assert expl.values[..., 0, 0].sum() > abs(expl.values[..., 1:, 0].sum())
+
 
 @pytest.mark.parametrize(
     ("args", "message"),
