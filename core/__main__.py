@@ -106,6 +106,40 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     return 0 if record.status == "passed" else 1
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from core.export import MODES, export_version, report_frame
+    from core.handles import load_handle
+    from core.registry import Registry
+
+    settings = Settings.from_env()
+    registry = Registry.from_settings(settings)
+    registry.get_version(args.model, args.version)  # a clear error for an unknown model or version
+    modes = list(MODES) if "all" in args.mode else args.mode
+    handle = load_handle(settings.tracking_uri, args.model, args.version)
+    builds = export_version(
+        registry,
+        handle,
+        modes,
+        int8_io=args.int8_io,
+        max_accuracy_drop=args.max_accuracy_drop,
+        progress=lambda text, fraction: print(f"[{fraction:4.0%}] {text}", file=sys.stderr, flush=True),
+    )
+    table = report_frame([b.report for b in builds]).drop(columns=["reason"])
+    print(table.to_string(index=False))
+    for b in builds:
+        print(f"{b.report.key}: {'reused the stored build' if b.reused else 'registered'}; {b.report.reason}")
+    if args.output:
+        out = Path(args.output)
+        out.mkdir(parents=True, exist_ok=True)
+        for b in builds:
+            target = out / f"{args.model}-v{args.version}-{b.report.key}.tflite"
+            target.write_bytes(b.read_bytes())
+            print(f"wrote {target}")
+    return 0 if all(b.report.accepted for b in builds) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m core`` argument parser."""
     parser = argparse.ArgumentParser(prog="python -m core", description="ModelOps command line.")
@@ -154,6 +188,29 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--model", required=True)
     comp.add_argument("--version", required=True, type=int)
     comp.set_defaults(func=_cmd_compile)
+    exp = sub.add_parser(
+        "export",
+        help="export a Keras version to TFLite with a quantization report card",
+        description="Convert a registered Keras version to TFLite, measure each build against the Keras model "
+        "(size, latency, held-out accuracy, agreement), gate it on the accuracy drop, and store it on the "
+        "version. Exporting the same version and mode again reuses the stored build. Exit status 1 when a "
+        "build is rejected by the gate.",
+    )
+    exp.add_argument("--model", required=True)
+    exp.add_argument("--version", required=True, type=int)
+    exp.add_argument(
+        "--mode",
+        required=True,
+        action="append",
+        choices=["float32", "dynamic-range", "dynamic", "float16", "int8", "all"],
+        help="repeatable; 'all' for the four modes",
+    )
+    exp.add_argument("--int8-io", action="store_true", help="int8 input and output tensors (int8 mode)")
+    exp.add_argument(
+        "--max-accuracy-drop", type=float, default=1.0, help="gate: largest accepted drop in points (default 1)"
+    )
+    exp.add_argument("--output", metavar="DIR", help="also write the .tflite file(s) into DIR")
+    exp.set_defaults(func=_cmd_export)
     reg = sub.add_parser(
         "register-keras",
         help="register your own Keras image classifier",

@@ -63,8 +63,12 @@ class ModelHandle:
         return np.asarray(out, dtype="float64")
 
 
-def load_handle(tracking_uri: str, model_name: str, version: int) -> ModelHandle:
+def load_handle(tracking_uri: str, model_name: str, version: int, tflite: str | None = None) -> ModelHandle:
     """Load, validate and warm one registered version.
+
+    ``tflite`` names a TFLite build key (``int8``, ``float16``, ...): a Keras version with an
+    accepted build of that key is served by LiteRT instead of Keras; otherwise Keras serves
+    and ``runtime_reason`` says why.
 
     Raises:
         UntrustedModelError: the artifact is not a format we load safely.
@@ -83,7 +87,10 @@ def load_handle(tracking_uri: str, model_name: str, version: int) -> ModelHandle
     if "sklearn" in flavors:
         return _load_sklearn(uri, model_name, version, local)
     if "tensorflow" in flavors or "keras" in flavors:
-        return _load_keras(model_name, version, local, tracking_uri)
+        handle = _load_keras(model_name, version, local, tracking_uri)
+        if tflite:
+            _use_tflite(handle, tracking_uri, tflite)
+        return handle
     raise InvalidInputError(
         f"{model_name} v{version} has flavors {sorted(flavors)}; ModelOps serves 'sklearn' and 'tensorflow' (Keras)"
     )
@@ -205,6 +212,33 @@ def _load_keras(model_name: str, version: int, local: Path, tracking_uri: str) -
     )
     handle.predict_images(np.zeros((1, spec.height, spec.width, spec.channels), dtype="float32"))  # traces the graph
     return handle
+
+
+def _use_tflite(handle: ModelHandle, tracking_uri: str, key: str) -> None:
+    """Serve ``handle`` from its accepted TFLite build ``key`` if there is one (never raises)."""
+    from types import SimpleNamespace
+
+    from mlflow import MlflowClient
+
+    from core.export import TFLiteModel, stored_build
+
+    try:
+        registry = SimpleNamespace(client=MlflowClient(tracking_uri, tracking_uri), tracking_uri=tracking_uri)
+        build = stored_build(registry, handle.model_name, handle.version, key)
+        if build is None:
+            handle.runtime_reason = f"no {key} TFLite build registered; serving Keras"
+            return
+        if not build.report.accepted:
+            handle.runtime_reason = f"the {key} TFLite build was {build.report.reason}; serving Keras"
+            return
+        runner = TFLiteModel(build.read_bytes())
+        spec = handle.input_spec
+        assert spec is not None
+        runner(np.zeros((1, spec.height, spec.width, spec.channels), dtype="float32"))  # warm
+        handle.compiled, handle.runtime = runner, f"litert-{key}"
+        handle.runtime_reason = f"{key} build: accuracy {build.report.accuracy_change:+.2f} points vs Keras"
+    except Exception as exc:  # a broken build must never stop the version from serving
+        handle.runtime_reason = f"TFLite build {key} not loaded ({type(exc).__name__}: {exc}); serving Keras"
 
 
 def _compile(model: Any) -> Any:

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 
 from core import names
 from core.explain import ImageExplanation, TabularExplanation
+from core.export import BuildReport
 from core.registry import VersionInfo
 from core.store import AliasMove
 
@@ -381,4 +382,37 @@ def saliency_figure(expl: ImageExplanation, k: int | None = None, title: str = "
         margin=_MARGIN,
         height=320,
     )
+    return fig
+
+
+def export_report_figure(reports: list[BuildReport]) -> go.Figure:
+    """The report card as three panels: size vs Keras, LiteRT latency vs Keras, accuracy change."""
+    from plotly.subplots import make_subplots
+
+    keys = [r.key for r in reports]
+    colours = ["#2ca02c" if r.accepted else "#d62728" for r in reports]
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        subplot_titles=("size vs Keras (×)", "latency vs Keras call (×)", "accuracy change (points)"),
+    )
+    panels = (
+        [r.size_ratio for r in reports],
+        [r.latency_ratio for r in reports],
+        [r.accuracy_change for r in reports],
+    )
+    for col, values in enumerate(panels, start=1):
+        fig.add_bar(
+            x=keys,
+            y=values,
+            marker_color=colours,
+            text=[f"{v:.3g}" for v in values],
+            textposition="outside",
+            showlegend=False,
+            row=1,
+            col=col,
+        )
+    limit = reports[0].max_accuracy_drop if reports else 1.0
+    fig.add_hline(y=-limit, line_dash="dash", line_color="#d62728", row=1, col=3)
+    fig.update_layout(margin=_MARGIN, height=340)
     return fig

@@ -16,6 +16,7 @@ from core.ab import load_outcomes
 from core.config import Settings
 from core.drift import DriftDetector, fit_for_version, logged_inputs
 from core.explain import ImageExplainer, TabularExplainer, TabularExplanation, explainer_for
+from core.export import BuildReport, stored_build
 from core.handles import ModelHandle, load_handle
 from core.image_drift import ImageDriftDetector, reference_images
 from core.registry import ModelSummary, Registry, VersionInfo
@@ -188,3 +189,10 @@ def global_explanation(tracking_uri: str, model: str, version: int, rows: int) -
     frame = reference_frame(tracking_uri, model, version)
     sample = frame.sample(n=min(rows, len(frame)), random_state=0) if len(frame) > rows else frame
     return explainer_.explain(sample[explainer_.feature_names].to_numpy(dtype="float64"))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def stored_report(tracking_uri: str, model: str, version: int, key: str, tag: str) -> tuple[BuildReport, bytes] | None:
+    """A stored TFLite build's report and file (``tag`` is the version tag's value: a new export invalidates)."""
+    build = stored_build(registry(), model, version, key)
+    return None if build is None else (build.report, build.read_bytes())

@@ -4,6 +4,7 @@ import streamlit as st
 
 from core import names
 from core.errors import NoEarlierChampionError
+from core.export import TAG_PREFIX, builds_frame
 from core.plots import champion_timeline_figure, version_metrics_figure
 from core.registry import history_frame, versions_frame
 from dashboard import auth, components, resources, state
@@ -85,6 +86,28 @@ with components.errors_as_messages():
                 if no.button("Cancel", key="rollback-cancel"):
                     st.session_state[state.CONFIRM_ROLLBACK] = False
                     st.rerun()
+
+    builds = builds_frame(versions)
+    if not builds.empty:
+        st.subheader("Edge builds (TFLite)")
+        st.dataframe(builds, hide_index=True, width="stretch", key="builds-table")
+        labels = [f"v{v} {b}" for v, b in zip(builds["version"], builds["build"], strict=True)]
+        pick, get = st.columns([3, 1], vertical_alignment="bottom")
+        chosen = pick.selectbox("Build", labels, key=state.REGISTRY_BUILD)
+        row = builds.iloc[labels.index(chosen)]
+        tag = next(v.tags for v in versions if v.version == row["version"])[TAG_PREFIX + row["build"]]
+        stored = resources.stored_report(
+            resources.settings().tracking_uri, name, int(row["version"]), row["build"], tag
+        )
+        if stored is not None:
+            get.download_button(
+                "Download .tflite",
+                stored[1],
+                file_name=f"{name}-v{row['version']}-{row['build']}.tflite",
+                mime="application/octet-stream",
+                key="registry-download-build",
+            )
+        st.caption("Export and compare builds on the Edge export page.")
 
     st.subheader("Serving")
     status = resources.service_status()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 def _env_float(name: str, default: float) -> float:
@@ -12,6 +12,26 @@ def _env_float(name: str, default: float) -> float:
 
 def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
+
+
+def parse_tflite_models(text: str) -> dict[str, str]:
+    """``"digits=int8, other=float16"`` → ``{"digits": "int8", "other": "float16"}``.
+
+    Raises:
+        ValueError: an entry is not ``model=mode``.
+        InvalidInputError: an unknown mode.
+    """
+    from core.export import build_key, normalise_mode
+
+    chosen = {}
+    for entry in filter(None, (e.strip() for e in text.split(","))):
+        model, sep, mode = entry.partition("=")
+        if not sep or not model.strip() or not mode.strip():
+            raise ValueError(f"MODELOPS_TFLITE_MODELS: expected model=mode, got {entry!r}")
+        key = mode.strip().lower()
+        int8_io = key == "int8-int8io"
+        chosen[model.strip()] = build_key(normalise_mode("int8" if int8_io else key), int8_io)
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -31,6 +51,8 @@ class ServiceConfig:
         drift_interval_s: How often the drift gauges are refreshed.
         drift_window: How many of the latest requests the drift gauges look at.
         max_explain_rows: Most rows one explain request may carry (SHAP costs more than a prediction).
+        tflite_models: Per model, the TFLite build key that serves ``classify`` when its build was
+            accepted (``MODELOPS_TFLITE_MODELS="digits=int8,other=float16"``).
     """
 
     poll_interval_s: float = 5.0
@@ -44,6 +66,7 @@ class ServiceConfig:
     drift_interval_s: float = 60.0
     drift_window: int = 1000
     max_explain_rows: int = 100
+    tflite_models: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> ServiceConfig:
@@ -60,4 +83,5 @@ class ServiceConfig:
             drift_interval_s=_env_float("MODELOPS_DRIFT_INTERVAL_S", cls.drift_interval_s),
             drift_window=_env_int("MODELOPS_DRIFT_WINDOW", cls.drift_window),
             max_explain_rows=_env_int("MODELOPS_MAX_EXPLAIN_ROWS", cls.max_explain_rows),
+            tflite_models=parse_tflite_models(os.environ.get("MODELOPS_TFLITE_MODELS", "")),
         )

@@ -159,7 +159,7 @@ class ModelManager:
         if cached is not None:
             return Arm(alias, cached.handle, cached.batcher)
         try:
-            handle = load_handle(self.settings.tracking_uri, model, version)
+            handle = load_handle(self.settings.tracking_uri, model, version, self.config.tflite_models.get(model))
         except Exception as exc:
             message = f"v{version} ({alias}) failed to load and was not swapped in: {exc}"
             log.warning("%s: %s", model, message)
