@@ -212,13 +212,15 @@ class Registry:
     def compare(self, name: str, a: int, b: int) -> VersionComparison:
         """Metric deltas (``b - a``) and the parameters that differ between two versions."""
         va, vb = self.get_version(name, a), self.get_version(name, b)
+        # Distinct column names even when a version is compared with itself (a table needs them).
+        col_a, col_b = (f"v{a}", f"v{b}") if a != b else (f"A: v{a}", f"B: v{b}")
         metric_rows = []
         for key in sorted(set(va.metrics) | set(vb.metrics)):
             ma, mb = va.metrics.get(key), vb.metrics.get(key)
             delta = mb - ma if ma is not None and mb is not None else None
-            metric_rows.append({"metric": key, f"v{a}": ma, f"v{b}": mb, "delta": delta})
+            metric_rows.append({"metric": key, col_a: ma, col_b: mb, "delta": delta})
         param_rows = [
-            {"param": key, f"v{a}": va.params.get(key), f"v{b}": vb.params.get(key)}
+            {"param": key, col_a: va.params.get(key), col_b: vb.params.get(key)}
             for key in sorted(set(va.params) | set(vb.params))
             if va.params.get(key) != vb.params.get(key)
         ]
@@ -226,8 +228,8 @@ class Registry:
             model=name,
             a=va,
             b=vb,
-            metrics=pd.DataFrame(metric_rows, columns=["metric", f"v{a}", f"v{b}", "delta"]),
-            params=pd.DataFrame(param_rows, columns=["param", f"v{a}", f"v{b}"]),
+            metrics=pd.DataFrame(metric_rows, columns=["metric", col_a, col_b, "delta"]),
+            params=pd.DataFrame(param_rows, columns=["param", col_a, col_b]),
         )
 
     def _version_info(self, mv: Any, aliases: tuple[str, ...]) -> VersionInfo:

@@ -60,6 +60,9 @@ def test_resolve_alias_and_compare(registry: Registry) -> None:
     cmp = registry.compare(BC, 2, 3)
     acc = cmp.metrics.set_index("metric").loc["accuracy"]
     assert acc["delta"] == pytest.approx(acc["v3"] - acc["v2"])
+    same = registry.compare(BC, 3, 3)  # a version against itself: distinct columns, zero deltas
+    assert list(same.metrics.columns) == ["metric", "A: v3", "B: v3", "delta"]
+    assert (same.metrics["delta"] == 0).all() and same.params.empty
     assert not cmp.params.empty  # naive Bayes and a forest share no parameters
 
 
