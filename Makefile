@@ -58,6 +58,7 @@ bench: install-dev  ## benchmarks: serving vs `mlflow models serve`, images vs a
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/image_bench.py
 	$(BIN)/python bench/drift_bench.py
 	$(BIN)/python bench/explain_bench.py
+	$(BIN)/python bench/export_bench.py
 
 image-check:  ## build the image with podman (debootstrap stand-in base), run both commands, wait for health
 	scripts/image-check.sh
