@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from core import names
 from core.config import Settings
 from core.errors import ModelOpsError
 
@@ -17,7 +18,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     results = seed_demo(Settings.from_env(), **({"models": models} if models else {}))
     for r in results:
         state = "kept" if r.skipped else f"created v{', v'.join(map(str, r.created_versions))}"
-        print(f"{r.model}: {state}; champion v{r.champion}, challenger v{r.challenger}")
+        challenger = f", challenger v{r.challenger}" if r.challenger else ""
+        print(f"{r.model}: {state}; champion v{r.champion}{challenger}")
     return 0
 
 
@@ -151,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         "models that are already seeded are left alone.",
     )
     demo.add_argument(
-        "--model", action="append", choices=["breast-cancer", "digits"], help="seed only this model (repeatable)"
+        "--model", action="append", choices=list(names.DEMO_MODELS), help="seed only this model (repeatable)"
     )
     demo.set_defaults(func=_cmd_demo)
     srv = sub.add_parser(

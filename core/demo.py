@@ -91,6 +91,7 @@ def seed_demo(
     builders: dict[str, tuple[int, Callable[[str, Registry], list[int]]]] = {
         names.BREAST_CANCER: (BREAST_CANCER_VERSIONS, _seed_breast_cancer),
         names.DIGITS: (DIGITS_VERSIONS, _seed_digits),
+        names.BREAST_CANCER_ONLINE: (1, _seed_online),
     }
     results = []
     for model in models:
@@ -111,7 +112,7 @@ def seed_demo(
     return results
 
 
-def _set_demo_aliases(registry: Registry, model: str, progress: Callable[[str], None]) -> tuple[int, int]:
+def _set_demo_aliases(registry: Registry, model: str, progress: Callable[[str], None]) -> tuple[int, int | None]:
     """Walk ``champion`` forward through each better version, then set ``challenger``.
 
     The alias history then holds a realistic chain (v1 -> v2 -> v3), so the demo's
@@ -130,6 +131,9 @@ def _set_demo_aliases(registry: Registry, model: str, progress: Callable[[str], 
                 reason=f"accuracy {v.metrics['accuracy']:.3f} > {champion.metrics.get('accuracy', 0):.3f}",
             )
             champion = v
+    if len(versions) == 1:
+        progress(f"{model}: champion v{champion.version}")
+        return champion.version, None
     runner_up = max(
         (v for v in versions if v.version != champion.version),
         key=lambda v: (v.metrics.get("accuracy", 0.0), v.version),
@@ -137,6 +141,12 @@ def _set_demo_aliases(registry: Registry, model: str, progress: Callable[[str], 
     registry.promote(model, runner_up.version, names.CHALLENGER, actor="demo", reason="runner-up")
     progress(f"{model}: champion v{champion.version}, challenger v{runner_up.version}")
     return champion.version, runner_up.version
+
+
+def _seed_online(experiment_id: str, registry: Registry) -> list[int]:
+    from core.online import seed_online
+
+    return seed_online(experiment_id, registry)
 
 
 def breast_cancer_split() -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:

@@ -11,7 +11,8 @@ ALIASES: Final = (CHAMPION, CHALLENGER)
 
 BREAST_CANCER: Final = "breast-cancer"
 DIGITS: Final = "digits"
-DEMO_MODELS: Final = (BREAST_CANCER, DIGITS)
+BREAST_CANCER_ONLINE: Final = "breast-cancer-online"
+DEMO_MODELS: Final = (BREAST_CANCER, DIGITS, BREAST_CANCER_ONLINE)
 
 ENV_HOME: Final = "MODELOPS_HOME"
 ENV_TRACKING_URI: Final = "MLFLOW_TRACKING_URI"
@@ -29,3 +30,6 @@ INPUT_SPEC_FILE: Final = "input_spec.json"
 # Tags written on model versions.
 TAG_FLAVOR: Final = "modelops.flavor"
 TAG_KIND: Final = "modelops.kind"
+TAG_ONLINE: Final = "modelops.online"  # "true" on versions that accept partial_fit updates
+TAG_ONLINE_PARENT: Final = "modelops.online.parent"
+TAG_ONLINE_ROWS: Final = "modelops.online.rows"

@@ -75,6 +75,25 @@ traffic = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+online_updates = sa.Table(
+    "online_updates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model", sa.String(256), nullable=False, index=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column(
+        "event", sa.String(32), nullable=False
+    ),  # evaluated | registered | promoted | rejected | rollback | rebased
+    sa.Column("parent_version", sa.Integer, nullable=True),
+    sa.Column("rows", sa.Integer, nullable=False, default=0),
+    sa.Column("candidate_accuracy", sa.Float, nullable=True),
+    sa.Column("champion_version", sa.Integer, nullable=True),
+    sa.Column("champion_accuracy", sa.Float, nullable=True),
+    sa.Column("new_version", sa.Integer, nullable=True),
+    sa.Column("reason", sa.Text, nullable=False, default=""),
+    sa.Column("actor", sa.String(256), nullable=False, default=""),
+)
+
 
 @dataclass(frozen=True)
 class AliasMove:

@@ -14,6 +14,17 @@ def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.strip().lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"{name}: expected 1/0 (true/false), got {value!r}")
+
+
 def parse_tflite_models(text: str) -> dict[str, str]:
     """``"digits=int8, other=float16"`` → ``{"digits": "int8", "other": "float16"}``.
 
@@ -53,6 +64,14 @@ class ServiceConfig:
         max_explain_rows: Most rows one explain request may carry (SHAP costs more than a prediction).
         tflite_models: Per model, the TFLite build key that serves ``classify`` when its build was
             accepted (``MODELOPS_TFLITE_MODELS="digits=int8,other=float16"``).
+        online_eval_every: Evaluate an online candidate after this many labelled rows (0: on demand only).
+        online_margin_points: How many accuracy points below the champion a candidate may be and pass.
+        online_register: Register a candidate that passes the gate.
+        online_promote: Promote a registered candidate to champion.
+        auto_rollback: Models watched for automatic rollback (``*`` for every model).
+        rollback_min_labels: Labelled requests each side needs before a rollback is considered.
+        rollback_threshold_points: Live accuracy gap (points) below the predecessor that triggers it.
+        rollback_interval_s: How often the watch runs.
     """
 
     poll_interval_s: float = 5.0
@@ -67,6 +86,18 @@ class ServiceConfig:
     drift_window: int = 1000
     max_explain_rows: int = 100
     tflite_models: dict[str, str] = field(default_factory=dict)
+    online_eval_every: int = 200
+    online_margin_points: float = 1.0
+    online_register: bool = True
+    online_promote: bool = False
+    auto_rollback: frozenset[str] = frozenset({"breast-cancer-online"})
+    rollback_min_labels: int = 100
+    rollback_threshold_points: float = 5.0
+    rollback_interval_s: float = 10.0
+
+    def watches(self, model: str) -> bool:
+        """True when ``model`` is watched for automatic rollback."""
+        return "*" in self.auto_rollback or model in self.auto_rollback
 
     @classmethod
     def from_env(cls) -> ServiceConfig:
@@ -84,4 +115,16 @@ class ServiceConfig:
             drift_window=_env_int("MODELOPS_DRIFT_WINDOW", cls.drift_window),
             max_explain_rows=_env_int("MODELOPS_MAX_EXPLAIN_ROWS", cls.max_explain_rows),
             tflite_models=parse_tflite_models(os.environ.get("MODELOPS_TFLITE_MODELS", "")),
+            online_eval_every=_env_int("MODELOPS_ONLINE_EVAL_EVERY", cls.online_eval_every),
+            online_margin_points=_env_float("MODELOPS_ONLINE_MARGIN_POINTS", cls.online_margin_points),
+            online_register=_env_bool("MODELOPS_ONLINE_REGISTER", cls.online_register),
+            online_promote=_env_bool("MODELOPS_ONLINE_PROMOTE", cls.online_promote),
+            auto_rollback=frozenset(
+                m.strip()
+                for m in os.environ.get("MODELOPS_AUTO_ROLLBACK", ",".join(sorted(cls.auto_rollback))).split(",")
+                if m.strip()
+            ),
+            rollback_min_labels=_env_int("MODELOPS_ROLLBACK_MIN_LABELS", cls.rollback_min_labels),
+            rollback_threshold_points=_env_float("MODELOPS_ROLLBACK_THRESHOLD_POINTS", cls.rollback_threshold_points),
+            rollback_interval_s=_env_float("MODELOPS_ROLLBACK_INTERVAL_S", cls.rollback_interval_s),
         )

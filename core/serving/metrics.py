@@ -59,6 +59,24 @@ class ServiceMetrics:
             ["model"],
             registry=self.registry,
         )
+        self.online_batches = Counter(
+            "modelops_online_rows",
+            "Labelled rows applied to online-learning candidates.",
+            ["model"],
+            registry=self.registry,
+        )
+        self.online_updates = Counter(
+            "modelops_online_updates",
+            "Online-learning evaluations by outcome (rejected, evaluated, registered, promoted).",
+            ["model", "event"],
+            registry=self.registry,
+        )
+        self.auto_rollbacks = Counter(
+            "modelops_auto_rollbacks",
+            "Champions moved back because their live accuracy fell below their predecessor's.",
+            ["model"],
+            registry=self.registry,
+        )
         self.rejected = Counter(
             "modelops_rejected_requests",
             "Requests refused before reaching a model, by route and HTTP status.",

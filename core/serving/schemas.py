@@ -64,6 +64,17 @@ class ExplainResponse(BaseModel):
     output: list[float] = Field(description="the model's probability of the explained class, per row")
 
 
+class TrainRequest(PredictRequest):
+    """Labelled rows for the online candidate: any predict payload shape plus one label per row."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"dataframe_records": [{"mean radius": 17.99, "...": "..."}], "labels": [0]}]},
+    )
+
+    labels: list[Any] = Field(description="the true class of each row, in order")
+
+
 class PredictResponse(BaseModel):
     """Predictions with their probabilities and who served them."""
 
