@@ -416,3 +416,47 @@ def export_report_figure(reports: list[BuildReport]) -> go.Figure:
     fig.add_hline(y=-limit, line_dash="dash", line_color="#d62728", row=1, col=3)
     fig.update_layout(margin=_MARGIN, height=340)
     return fig
+
+
+ONLINE_EVENT_COLOURS = {
+    "promoted": "#2ca02c",
+    "registered": "#1f77b4",
+    "evaluated": "#9467bd",
+    "rejected": "#d62728",
+    "rollback": "#ff7f0e",
+}
+
+
+def online_updates_figure(updates: pd.DataFrame) -> go.Figure:
+    """Candidate vs champion held-out accuracy at each gate decision; rollbacks show live accuracy."""
+    fig = go.Figure()
+    judged = updates[updates["candidate_accuracy"].notna()]
+    fig.add_scatter(
+        x=judged["at"],
+        y=judged["champion_accuracy"],
+        mode="lines+markers",
+        line={"shape": "hv", "color": "#7f7f7f"},
+        name="champion (or predecessor)",
+        text=[f"v{v}" for v in judged["champion_version"]],
+        hovertemplate="%{x}<br>%{text}: %{y:.4f}<extra></extra>",
+    )
+    for event, colour in ONLINE_EVENT_COLOURS.items():
+        part = judged[judged["event"] == event]
+        if part.empty:
+            continue
+        fig.add_scatter(
+            x=part["at"],
+            y=part["candidate_accuracy"],
+            mode="markers",
+            marker={"color": colour, "size": 11, "symbol": "x" if event in ("rejected", "rollback") else "circle"},
+            name=event,
+            text=list(part["reason"]),
+            hovertemplate="%{x}<br>%{y:.4f}<br>%{text}<extra></extra>",
+        )
+    fig.update_layout(
+        yaxis={"title": "accuracy", "range": [0, 1.02]},
+        margin={"t": 30, "b": 10, "l": 10, "r": 10},
+        height=320,
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig

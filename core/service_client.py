@@ -68,3 +68,16 @@ class ServiceClient:
             auth=True,
             json={"challenger_share": challenger_share, "shadow": shadow},
         ).json()
+
+    def online_state(self, model: str) -> dict[str, Any]:
+        """The online candidate of ``model``: parent version, rows since, last gate decision."""
+        return self._request("GET", f"/v1/models/{model}/train").json()
+
+    def online_evaluate(self, model: str, register: bool, promote: bool = False) -> dict[str, Any]:
+        """Judge the candidate now; register (and promote) it if it passes."""
+        params = {"register": str(register).lower(), "promote": str(promote).lower()}
+        return self._request("POST", f"/v1/models/{model}/train/evaluate", auth=True, params=params, timeout=120).json()
+
+    def online_reset(self, model: str) -> dict[str, Any]:
+        """Discard the candidate; it restarts from the champion."""
+        return self._request("POST", f"/v1/models/{model}/train/reset", auth=True, timeout=60).json()

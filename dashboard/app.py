@@ -29,6 +29,7 @@ def main() -> None:
             st.Page(PAGES / "classify.py", title="Classify", icon=":material/image_search:", url_path="classify"),
             st.Page(PAGES / "explain.py", title="Explain", icon=":material/lightbulb:", url_path="explain"),
             st.Page(PAGES / "export.py", title="Edge export", icon=":material/memory:", url_path="export"),
+            st.Page(PAGES / "online.py", title="Online learning", icon=":material/school:", url_path="online"),
             st.Page(PAGES / "ab_testing.py", title="A/B testing", icon=":material/science:", url_path="ab"),
             st.Page(PAGES / "drift.py", title="Drift", icon=":material/query_stats:", url_path="drift"),
             st.Page(

@@ -159,8 +159,7 @@ def list_tabular_models() -> list[ModelSummary]:
 
 
 def _champion_flavor(model: ModelSummary) -> str | None:
-    champion = next((v for v in list_versions(model.name) if v.version == model.champion), None)
-    return champion.tags.get(names.TAG_FLAVOR) if champion else None
+    return _champion_tag(model, names.TAG_FLAVOR)
 
 
 @st.cache_resource(show_spinner="Fitting the image drift detector on the reference images…", max_entries=4)
@@ -196,3 +195,25 @@ def stored_report(tracking_uri: str, model: str, version: int, key: str, tag: st
     """A stored TFLite build's report and file (``tag`` is the version tag's value: a new export invalidates)."""
     build = stored_build(registry(), model, version, key)
     return None if build is None else (build.report, build.read_bytes())
+
+
+def list_online_models() -> list[ModelSummary]:
+    """Registered models whose champion accepts ``partial_fit`` updates (tagged ``modelops.online``)."""
+    return [m for m in list_models() if _champion_tag(m, names.TAG_ONLINE) == "true"]
+
+
+def _champion_tag(model: ModelSummary, tag: str) -> str | None:
+    champion = next((v for v in list_versions(model.name) if v.version == model.champion), None)
+    return champion.tags.get(tag) if champion else None
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def _online_updates(db_url: str, model: str) -> pd.DataFrame:
+    from core.online import updates_frame
+
+    return updates_frame(registry().store, model)
+
+
+def online_updates(model: str) -> pd.DataFrame:
+    """Online-learning events of ``model`` (cached for a few seconds)."""
+    return _online_updates(settings().db_url, model)

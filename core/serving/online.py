@@ -61,10 +61,17 @@ class OnlineService:
             learner = self._learners.get(name)
         if learner is None:
             champion = self._champion(name)
-            return {"model": name, "parent_version": champion.version, "rows_since_parent": 0, "batches": 0,
-                    "eval_every": self.online.eval_every, "margin_points": self.online.margin_points,
-                    "auto_register": self.online.auto_register, "auto_promote": self.online.auto_promote,
-                    "last_update": None}  # fmt: skip
+            return {
+                "model": name,
+                "parent_version": champion.version,
+                "rows_since_parent": 0,
+                "batches": 0,
+                "eval_every": self.online.eval_every,
+                "margin_points": self.online.margin_points,
+                "auto_register": self.online.auto_register,
+                "auto_promote": self.online.auto_promote,
+                "last_update": None,
+            }
         return learner.describe()
 
     def _champion(self, name: str) -> ModelHandle:

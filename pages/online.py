@@ -1,0 +1,115 @@
+"""Online learning: the candidate against the champion, gate decisions over time, evaluate/register/promote."""
+
+import pandas as pd
+import streamlit as st
+
+from core import names
+from core.plots import online_updates_figure
+from core.service_client import ServiceUnreachableError
+from dashboard import auth, components, resources, state
+
+st.title("Online learning")
+components.flash()
+
+with components.errors_as_messages():
+    online_models = resources.list_online_models()
+    if not online_models:
+        st.info(
+            "No model accepts online updates. Seed the demo (`python -m core demo`) for "
+            f"`{names.BREAST_CANCER_ONLINE}`, or tag a version whose model supports `partial_fit` with "
+            f"`{names.TAG_ONLINE}=true`."
+        )
+        st.stop()
+    name = st.selectbox("Model", [m.name for m in online_models], key=state.ONLINE_MODEL)
+    model = next(m for m in online_models if m.name == name)
+    user = auth.current_user()
+    client = resources.service_client()
+
+    st.subheader("Candidate")
+    try:
+        live = client.online_state(name)
+    except ServiceUnreachableError as exc:
+        live = None
+        st.warning(f"The candidate lives in the prediction service, which did not answer: {exc}")
+    if live is not None:
+        last = live.get("last_update") or {}
+        cols = st.columns(4)
+        cols[0].metric("Parent version", f"v{live['parent_version']}")
+        cols[1].metric("Rows since parent", f"{live['rows_since_parent']:,}")
+        cols[2].metric("Batches applied", f"{live['batches']:,}")
+        if last:
+            cols[3].metric(
+                f"Candidate vs v{last['champion_version']}",
+                f"{last['candidate_accuracy']:.4f}",
+                f"{100 * (last['candidate_accuracy'] - last['champion_accuracy']):+.2f} points",
+            )
+            (st.success if last["accepted"] else st.error)(f"Last decision ({last['event']}): {last['reason']}")
+        every = live["eval_every"]
+        st.caption(
+            (f"Judged every {every} rows" if every else "Judged on demand")
+            + f"; passes when at most {live['margin_points']:g} points below the champion on held-out data; "
+            + ("registers" if live["auto_register"] else "does not register")
+            + (" and promotes" if live["auto_promote"] else "")
+            + " automatically."
+        )
+        if user is None:
+            st.caption(auth.refusal())
+        a, b, c, d = st.columns(4)
+        if a.button("Evaluate", key="online-evaluate", disabled=user is None, help="judge without registering"):
+            result = client.online_evaluate(name, register=False)
+            st.session_state[state.FLASH] = f"{result['event']}: {result['reason']}"
+            st.rerun()
+        if b.button("Evaluate and register", key="online-register", disabled=user is None):
+            result = client.online_evaluate(name, register=True)
+            made = f" → v{result['new_version']}" if result["new_version"] else ""
+            st.session_state[state.FLASH] = f"{result['event']}{made}: {result['reason']}"
+            resources.registry_changed()
+            st.rerun()
+        online_versions = [
+            v.version
+            for v in resources.list_versions(name)
+            if names.TAG_ONLINE_PARENT in v.tags and v.version != model.champion
+        ]
+        newest = max(online_versions, default=None)
+        if c.button(
+            f"Promote v{newest}" if newest else "Promote",
+            key="online-promote",
+            disabled=user is None or newest is None,
+            type="primary",
+            help="the newest registered online version becomes champion",
+        ):
+            move = resources.registry().promote(
+                name, newest, names.CHAMPION, actor=user, reason="promoted from the Online learning page"
+            )
+            resources.registry_changed()
+            live_note = components.push_to_service(name, names.CHAMPION, move.to_version)
+            st.session_state[state.FLASH] = f"champion: v{move.from_version} → v{move.to_version}. {live_note}"
+            st.rerun()
+        if d.button("Discard candidate", key="online-reset", disabled=user is None):
+            reset = client.online_reset(name)
+            st.session_state[state.FLASH] = f"Candidate restarted from v{reset['parent_version']}."
+            st.rerun()
+
+    st.subheader("Gate decisions over time")
+    updates = resources.online_updates(name)
+    if updates.empty:
+        st.caption(
+            f"No decisions yet. Send labelled rows: `POST /v1/models/{name}/train` with "
+            '`{"dataframe_records": [...], "labels": [...]}` and the bearer token.'
+        )
+    else:
+        st.plotly_chart(online_updates_figure(updates), width="stretch", key="online-chart")
+        st.dataframe(updates.iloc[::-1], hide_index=True, width="stretch", key="online-table")
+
+    st.subheader("Lineage")
+    rows = [
+        {
+            "version": v.version,
+            "parent": v.tags.get(names.TAG_ONLINE_PARENT, ""),
+            "rows": v.tags.get(names.TAG_ONLINE_ROWS, ""),
+            "accuracy": v.metrics.get("accuracy"),
+            "aliases": ", ".join(v.aliases),
+        }
+        for v in resources.list_versions(name)
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="lineage-table")

@@ -1,0 +1,87 @@
+"""AppTest of the Online learning page against a running service: state, evaluate, register, promote."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import names
+from core.config import Settings
+from core.demo import breast_cancer_split
+from core.online import INITIAL_ROWS
+from core.registry import Registry, current_actor
+from tests.conftest import copy_home
+from tests.serving.conftest import TOKEN, Service, point_dashboard_at, start_service, stop_service
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+ONLINE = names.BREAST_CANCER_ONLINE
+
+
+def _table(at: AppTest, column: str):  # AppTest finds dataframes by position, not key
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page("../pages/online.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def on_demand_service(seeded_template: Path, tmp_path: Path) -> Iterator[Service]:
+    svc = start_service(copy_home(seeded_template, tmp_path / "home"), MODELOPS_ONLINE_EVAL_EVERY="0")
+    yield svc
+    stop_service(svc)
+
+
+def test_online_page_evaluates_registers_and_promotes(
+    on_demand_service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh_service = point_dashboard_at(on_demand_service, monkeypatch)
+    X, _, y, _ = breast_cancer_split()
+    with fresh_service.client() as c:
+        r = c.post(
+            f"/v1/models/{ONLINE}/train",
+            json={
+                "dataframe_split": {"columns": list(X.columns), "data": X.iloc[INITIAL_ROWS:].values.tolist()},
+                "labels": y.iloc[INITIAL_ROWS:].tolist(),
+            },
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        assert r.status_code == 200, r.text
+    at = _page()
+    values = {m.label: m.value for m in at.metric}
+    assert values["Parent version"] == "v1" and values["Rows since parent"] == f"{len(X) - INITIAL_ROWS:,}"
+    assert any("No decisions yet" in c.value for c in at.caption)
+
+    at.button(key="online-evaluate").click().run()
+    assert not at.exception
+    assert at.success[0].value.startswith("evaluated: candidate accuracy")
+    at.button(key="online-register").click().run()
+    assert at.success[0].value.startswith("registered → v2: candidate accuracy")
+    assert at.get("plotly_chart")
+    decisions = _table(at, "event")
+    assert list(decisions["event"])[:2] == ["registered", "evaluated"]
+    lineage = _table(at, "parent")
+    assert lineage[lineage["version"] == 2].iloc[0]["parent"] == "1"
+
+    at.button(key="online-promote").click().run()
+    assert not at.exception
+    assert at.success[0].value.startswith("champion: v1 → v2. Live on the prediction service")
+    registry = Registry.from_settings(Settings.from_env())
+    assert registry.resolve_alias(ONLINE, names.CHAMPION) == 2
+    assert registry.history(ONLINE, alias=names.CHAMPION, limit=1)[0].actor == current_actor()  # the page's user
+
+    at.button(key="online-reset").click().run()
+    assert at.success[0].value == "Candidate restarted from v2."
+
+
+def test_online_page_without_the_service_says_so(seeded_home: Settings) -> None:
+    at = _page()
+    assert not at.error
+    assert any("did not answer" in w.value for w in at.warning)
+    assert _table(at, "parent")["version"].tolist() == [1]
