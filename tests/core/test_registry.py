@@ -31,7 +31,9 @@ def _client(registry: Registry) -> MlflowClient:
 
 def test_lists_demo_models_with_aliases(registry: Registry) -> None:
     models = {m.name: m for m in registry.list_models()}
-    assert set(models) == {names.BREAST_CANCER, names.DIGITS}
+    assert set(models) == set(names.DEMO_MODELS)
+    online = models[names.BREAST_CANCER_ONLINE]
+    assert online.champion == 1 and online.challenger is None
     bc = models[BC]
     assert bc.version_count >= 3 and bc.latest_version == 3
     assert bc.champion == 3 and bc.challenger == 2
