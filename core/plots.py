@@ -266,6 +266,8 @@ def beeswarm_figure(expl: TabularExplanation, k: int, top: int = 15) -> go.Figur
                 "colorscale": "Bluered",
                 "size": 5,
                 "opacity": 0.7,
+                "cmin": 0.0,
+                "cmax": 1.0,
                 "colorbar": {"title": "feature value", "tickvals": [0, 1], "ticktext": ["low", "high"]},
             },
             text=texts,
@@ -406,7 +408,7 @@ def export_report_figure(reports: list[BuildReport]) -> go.Figure:
             x=keys,
             y=values,
             marker_color=colours,
-            text=[f"{v:.3g}" for v in values],
+            text=[f"{v:+.2f}" if col == 3 else f"{v:.3g}" for v in values],
             textposition="outside",
             showlegend=False,
             row=1,
@@ -414,6 +416,12 @@ def export_report_figure(reports: list[BuildReport]) -> go.Figure:
         )
     limit = reports[0].max_accuracy_drop if reports else 1.0
     fig.add_hline(y=-limit, line_dash="dash", line_color="#d62728", row=1, col=3)
+    changes = panels[2] or [0.0]
+    # Keep zero and the gate line in view, with room for the labels of bars of any sign.
+    low, high = min(min(changes), -limit, 0.0), max(max(changes), 0.0)
+    pad = max(0.5, 0.2 * (high - low))
+    fig.update_yaxes(range=[low - pad, high + pad], zeroline=True, row=1, col=3)
+    fig.update_traces(cliponaxis=False)
     fig.update_layout(margin=_MARGIN, height=340)
     return fig
 

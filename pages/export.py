@@ -33,7 +33,11 @@ with components.errors_as_messages():
 
     a, b, c = st.columns([3, 1, 1], vertical_alignment="bottom")
     modes = a.multiselect(
-        "Modes", MODES, default=list(MODES), format_func=lambda m: f"{m} ({MODE_HELP[m]})", key=state.EXPORT_MODES
+        "Modes",
+        MODES,
+        default=list(MODES),
+        key=state.EXPORT_MODES,
+        help=" · ".join(f"**{m}**: {text}" for m, text in MODE_HELP.items()),
     )
     int8_io = b.checkbox(
         "int8 input/output", key=state.EXPORT_INT8_IO, help="int8 mode only: integer tensors in and out"
