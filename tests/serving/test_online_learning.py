@@ -38,8 +38,10 @@ def _batch(start: int, stop: int, flip: bool = False) -> dict:
 def on_demand(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """Evaluation only on demand; registration on, promotion off."""
     home = copy_home(seeded_template, tmp_path_factory.mktemp("online") / "home")
-    # 20 batches of 10 rows move SGD around; a 5-point margin keeps the concurrency test about order.
-    svc = start_service(home, MODELOPS_ONLINE_EVAL_EVERY="0", MODELOPS_ONLINE_MARGIN_POINTS="5")
+    # 20 batches of 10 rows move SGD around (over 200 random orders: 0.84-0.96 held-out accuracy, 5% of
+    # orders more than 5 points below v1), so a 20-point margin keeps the concurrency test about order;
+    # the gate's boundary is unit-tested in tests/core/test_online.py.
+    svc = start_service(home, MODELOPS_ONLINE_EVAL_EVERY="0", MODELOPS_ONLINE_MARGIN_POINTS="20")
     yield svc
     stop_service(svc)
 
@@ -59,6 +61,7 @@ def test_gate_registers_a_good_candidate_and_rejects_a_poisoned_one(on_demand: S
         good = c.post(f"/v1/models/{ONLINE}/train/evaluate", headers=AUTH).json()
         assert good["event"] == "registered" and good["accepted"] and good["new_version"] == 2
         assert "passes the gate" in good["reason"]
+        assert good["candidate_accuracy"] >= good["champion_accuracy"] - 0.01  # it would pass the default gate too
         v2 = registry.get_version(ONLINE, 2)
         assert v2.tags[names.TAG_ONLINE_PARENT] == "1" and v2.tags[names.TAG_ONLINE_ROWS] == str(seen)
         assert registry.resolve_alias(ONLINE, names.CHAMPION) == 1  # registered, not promoted
