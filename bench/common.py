@@ -8,6 +8,7 @@ import platform
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from tests.helpers import wait_http_ok
 
@@ -85,3 +86,35 @@ def machine_line() -> str:
     lines = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
     cpu = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), platform.processor())
     return f"Machine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}"
+
+
+def seeded_demo_home(prefix: str, models: tuple[str, ...] | None = None, **extra_env: str) -> tuple[Path, dict, Any]:
+    """A fresh temporary MODELOPS_HOME with the demo seeded; this process's environment points at it.
+
+    Returns the home, the environment for child processes and the :class:`Settings`.
+    """
+    import tempfile
+
+    from core import names
+    from core.config import Settings
+    from core.demo import seed_demo
+
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODELOPS_", "MLFLOW_"))}
+    env.update({names.ENV_HOME: str(home), "TF_CPP_MIN_LOG_LEVEL": "3", **extra_env})
+    for key in [k for k in os.environ if k.startswith(("MODELOPS_", "MLFLOW_"))]:
+        del os.environ[key]
+    os.environ.update(env)
+    settings = Settings.from_env()
+    print(f"seeding {', '.join(models) if models else 'the demo'} into {home} ...", flush=True)
+    seed_demo(settings, **({"models": models} if models else {}), progress=lambda _l: None)
+    return home, env, settings
+
+
+def stop(proc: subprocess.Popen, wait_s: float = 20) -> None:
+    """Terminate a server, killing it if it does not stop within ``wait_s``."""
+    proc.terminate()
+    try:
+        proc.wait(wait_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()

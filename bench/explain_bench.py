@@ -6,11 +6,8 @@ figures), one image explanation, and one-row explanations through the HTTP API. 
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,10 +17,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import machine_line, start  # noqa: E402
+from bench.common import machine_line, seeded_demo_home, start, stop  # noqa: E402
 from core import names  # noqa: E402
-from core.config import Settings  # noqa: E402
-from core.demo import breast_cancer_split, seed_demo  # noqa: E402
+from core.demo import breast_cancer_split  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
 TOKEN = "bench-token"
@@ -48,13 +44,7 @@ def main() -> None:
     from core.reference import load_version_frame
     from core.registry import Registry
 
-    home = Path(tempfile.mkdtemp(prefix="modelops-explain-bench-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODELOPS_", "MLFLOW_"))}
-    env.update({names.ENV_HOME: str(home), names.ENV_API_TOKEN: TOKEN, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    os.environ.update(env)
-    settings = Settings.from_env()
-    print(f"seeding the demo into {home} ...", flush=True)
-    seed_demo(settings, progress=lambda _l: None)
+    home, env, settings = seeded_demo_home("modelops-explain-bench-", **{names.ENV_API_TOKEN: TOKEN})
     registry = Registry.from_settings(settings)
 
     handle = load_handle(settings.tracking_uri, names.BREAST_CANCER, 3)
@@ -149,11 +139,7 @@ def api_latencies(env: dict[str, str], home: Path, columns: list[str], rows: np.
                     if i >= 30:  # the first requests build the explainer and warm the connection
                         out[route].append(elapsed)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
     return out
 
 

@@ -6,20 +6,16 @@ direct Keras call (and the compiled Keras graph ModelOps serves), accuracy chang
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import machine_line  # noqa: E402
+from bench.common import machine_line, seeded_demo_home  # noqa: E402
 from core import names  # noqa: E402
-from core.config import Settings  # noqa: E402
-from core.demo import seed_demo  # noqa: E402
 
 
 def main() -> None:
@@ -29,13 +25,7 @@ def main() -> None:
     from core.handles import load_handle
     from core.registry import Registry
 
-    home = Path(tempfile.mkdtemp(prefix="modelops-export-bench-"))
-    os.environ.update({names.ENV_HOME: str(home), "TF_CPP_MIN_LOG_LEVEL": "3"})
-    for key in (names.ENV_TRACKING_URI, names.ENV_DB_URL):
-        os.environ.pop(key, None)
-    settings = Settings.from_env()
-    print(f"seeding digits into {home} ...", flush=True)
-    seed_demo(settings, models=(names.DIGITS,), progress=lambda _l: None)
+    _, _, settings = seeded_demo_home("modelops-export-bench-", (names.DIGITS,))
     registry = Registry.from_settings(settings)
     handle = load_handle(settings.tracking_uri, names.DIGITS, 2)
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -21,11 +19,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import machine_line, run_wrk, start, wrk_multipart_script  # noqa: E402
+from bench.common import machine_line, run_wrk, seeded_demo_home, start, stop, wrk_multipart_script  # noqa: E402
 from core import names  # noqa: E402
 from core.classify import classify_images  # noqa: E402
-from core.config import Settings  # noqa: E402
-from core.demo import digits_images, seed_demo  # noqa: E402
+from core.demo import digits_images  # noqa: E402
 from core.handles import load_handle  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
@@ -49,13 +46,7 @@ def main() -> None:
 
     from PIL import Image, ImageOps
 
-    home = Path(tempfile.mkdtemp(prefix="modelops-image-bench-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODELOPS_", "MLFLOW_"))}
-    env.update({names.ENV_HOME: str(home), "TF_CPP_MIN_LOG_LEVEL": "3"})
-    os.environ.update(env)
-    settings = Settings.from_env()
-    print(f"seeding digits into {home} ...", flush=True)
-    seed_demo(settings, models=(names.DIGITS,), progress=lambda _l: None)
+    home, env, settings = seeded_demo_home("modelops-image-bench-", (names.DIGITS,))
     handle = load_handle(settings.tracking_uri, names.DIGITS, 2)
     keras_file = next((home / "artifacts").rglob("*.keras"))
     for candidate in (home / "artifacts").rglob("*.keras"):  # v2 is the newer of the two files
@@ -121,8 +112,7 @@ def main() -> None:
             for clients in (1, 16):
                 api[(label, clients)] = run_wrk(url, script, clients, args.seconds, home)
         finally:
-            proc.terminate()
-            proc.wait(20)
+            stop(proc)
 
     print(f"\n{machine_line()}; one worker process per service; digits CNN v2 (28×28×1)\n")
     print("| measure | ModelOps | tutorial (`model.predict` per image) | ratio |")

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import httpx
@@ -20,10 +18,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import machine_line, run_wrk, start, wrk_json_script  # noqa: E402
+from bench.common import machine_line, run_wrk, seeded_demo_home, start, stop, wrk_json_script  # noqa: E402
 from core import names  # noqa: E402
-from core.config import Settings  # noqa: E402
-from core.demo import breast_cancer_split, seed_demo  # noqa: E402
+from core.demo import breast_cancer_split  # noqa: E402
 from core.registry import Registry  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
@@ -63,13 +60,7 @@ def main() -> None:
     parser.add_argument("--only-modelops", action="store_true", help="skip the MLflow server (quick iterations)")
     args = parser.parse_args()
 
-    home = Path(tempfile.mkdtemp(prefix="modelops-bench-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODELOPS_", "MLFLOW_"))}
-    env.update({names.ENV_HOME: str(home), names.ENV_API_TOKEN: TOKEN, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    os.environ.update(env)
-    settings = Settings.from_env()
-    print(f"seeding breast-cancer into {home} ...", flush=True)
-    seed_demo(settings, models=(names.BREAST_CANCER,), progress=lambda _l: None)
+    home, env, settings = seeded_demo_home("modelops-bench-", (names.BREAST_CANCER,), **{names.ENV_API_TOKEN: TOKEN})
     registry = Registry.from_settings(settings)
     version = registry.resolve_alias(names.BREAST_CANCER, names.CHAMPION)
 
@@ -127,8 +118,7 @@ def main() -> None:
             if label == ONNX:
                 swap = asyncio.run(swap_test(url, registry, bodies, 20))
         finally:
-            proc.terminate()
-            proc.wait(20)
+            stop(proc)
 
     nan = {"rps": float("nan"), "p50": float("nan"), "p99": float("nan")}
     print(f"\n{machine_line()}; one worker process each")

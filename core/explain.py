@@ -278,6 +278,7 @@ class ImageExplainer:
         self.method = "gradient" if self._gradient is not None else "integrated-gradients"
         self._background_output = handle.predict_images(self.background).mean(axis=0)
         self._ig_baseline = np.zeros(self.background.shape[1:], dtype="float32")
+        self._ig_baseline_output = handle.predict_images(self._ig_baseline[None])[0]
 
     def explain(self, batch: np.ndarray) -> list[ImageExplanation]:
         """Attributions of each preprocessed image in ``batch`` (``(n, h, w, c)``) for every class."""
@@ -292,7 +293,7 @@ class ImageExplainer:
             base = self._background_output
         else:
             values = integrated_gradients(self.handle.model, x, self._ig_baseline, IG_STEPS)
-            base = self.handle.predict_images(self._ig_baseline[None])[0]
+            base = self._ig_baseline_output
         if values.ndim == 4:  # one output unit
             values = values[..., None]
         h = self.handle

@@ -313,9 +313,12 @@ def list_builds(registry: Any, model: str, version: int) -> dict[str, dict[str, 
 
     ``registry`` is anything with an MLflow ``client`` and a ``tracking_uri`` (a :class:`Registry`).
     """
-    info = registry.client.get_model_version(model, str(version))
+    return _builds_in(registry.client.get_model_version(model, str(version)).tags)
+
+
+def _builds_in(tags: dict[str, str] | None) -> dict[str, dict[str, Any]]:
     builds = {}
-    for tag, value in (info.tags or {}).items():
+    for tag, value in (tags or {}).items():
         if tag.startswith(TAG_PREFIX):
             try:
                 builds[tag[len(TAG_PREFIX) :]] = json.loads(value)
@@ -328,10 +331,10 @@ def stored_build(registry: Any, model: str, version: int, key: str) -> Build | N
     """The registered build ``key`` of a version, downloaded, or ``None`` if there is none."""
     from mlflow.artifacts import download_artifacts
 
-    summary = list_builds(registry, model, version).get(key)
+    info = registry.client.get_model_version(model, str(version))
+    summary = _builds_in(info.tags).get(key)
     if summary is None:
         return None
-    info = registry.client.get_model_version(model, str(version))
     local = Path(
         download_artifacts(
             run_id=info.run_id, artifact_path=f"{ARTIFACT_DIR}/{key}", tracking_uri=registry.tracking_uri
@@ -471,17 +474,11 @@ def builds_frame(versions: Sequence[Any]) -> Any:
 
     rows = []
     for v in versions:
-        for tag, value in sorted((v.tags or {}).items()):
-            if not tag.startswith(TAG_PREFIX):
-                continue
-            try:
-                summary = json.loads(value)
-            except ValueError:
-                continue
+        for key, summary in sorted(_builds_in(v.tags).items()):
             rows.append(
                 {
                     "version": v.version,
-                    "build": tag[len(TAG_PREFIX) :],
+                    "build": key,
                     "gate": "accepted" if summary.get("accepted") else "rejected",
                     "size (KiB)": round(summary.get("size_bytes", 0) / 1024, 1),
                     "size vs Keras": summary.get("size_ratio"),

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from core import names
 from core.errors import InvalidInputError
 from core.handles import ModelHandle
+from core.reference import TARGET
 from core.store import AliasMove, Store, online_updates
 
 log = logging.getLogger(__name__)
@@ -204,7 +205,7 @@ class OnlineLearner:
             "margin_points": self.config.margin_points,
             "auto_register": self.config.auto_register,
             "auto_promote": self.config.auto_promote,
-            "last_update": None if last is None else _update_json(last),
+            "last_update": None if last is None else update_json(last),
         }
 
     # -- work, in arrival order -------------------------------------------------------------
@@ -225,17 +226,12 @@ class OnlineLearner:
 
         def discard() -> dict[str, Any]:
             champion = self._champion()
-            record_event(
-                self.registry.store,
-                self.model_name,
+            self._restart(
+                champion,
                 "discarded",
-                parent_version=self.parent_version,
-                rows=self.rows_since_parent,
-                reason=f"candidate discarded ({self.rows_since_parent} rows since v{self.parent_version}); "
+                f"candidate discarded ({self.rows_since_parent} rows since v{self.parent_version}); "
                 f"restarted from champion v{champion.version}",
-                actor=self.actor,
             )
-            self._rebase(champion)
             self.last_update = None
             return self.describe()
 
@@ -272,14 +268,22 @@ class OnlineLearner:
         if champion.version == self.parent_version:
             self.champion_seen = champion.version
             return
+        self._restart(
+            champion,
+            "rebased",
+            f"champion moved from v{self.champion_seen} to v{champion.version}: {self.rows_since_parent} "
+            f"unregistered rows dropped, candidate restarted from v{champion.version}",
+        )
+
+    def _restart(self, champion: ModelHandle, event: str, reason: str) -> None:
+        """Record why the candidate is dropped, then start again from ``champion``."""
         record_event(
             self.registry.store,
             self.model_name,
-            "rebased",
-            parent_version=champion.version,
+            event,
+            parent_version=self.parent_version,
             rows=self.rows_since_parent,
-            reason=f"champion moved from v{self.champion_seen} to v{champion.version}: {self.rows_since_parent} "
-            f"unregistered rows dropped, candidate restarted from v{champion.version}",
+            reason=reason,
             actor=self.actor,
         )
         self._rebase(champion)
@@ -290,7 +294,7 @@ class OnlineLearner:
         promote = self.config.auto_promote if promote is None else promote
         champion = self._champion()
         holdout = self._holdout_frame(self.parent_version)
-        X, truth = holdout[self.columns], holdout["target"].to_numpy()
+        X, truth = holdout[self.columns], holdout[TARGET].to_numpy()
         candidate_metrics = holdout_metrics(self.candidate.predict_proba(X), self.classes, truth)
         champion_metrics = holdout_metrics(
             champion.predict_proba(X.to_numpy(dtype="float64")), list(champion.classes), truth
@@ -362,7 +366,8 @@ def check_labels(labels: list[Any], rows: int, classes: list[Any]) -> np.ndarray
     return np.asarray([by_text[str(v)] for v in labels])
 
 
-def _update_json(update: UpdateResult) -> dict[str, Any]:
+def update_json(update: UpdateResult) -> dict[str, Any]:
+    """An evaluation and its outcome, JSON-ready (the API's and the page's shape)."""
     d = update.decision
     return {
         "event": update.event,
@@ -376,11 +381,6 @@ def _update_json(update: UpdateResult) -> dict[str, Any]:
         "margin_points": d.margin_points,
         "reason": d.reason,
     }
-
-
-def update_json(update: UpdateResult) -> dict[str, Any]:
-    """An update as JSON for the API."""
-    return _update_json(update)
 
 
 def register_candidate(
@@ -411,7 +411,7 @@ def register_candidate(
             )
             frames[which] = Path(path)
         reference = pd.read_parquet(frames["reference"])
-        features = reference.drop(columns=["target"])
+        features = reference.drop(columns=[TARGET])
         with mlflow.start_run(experiment_id=experiment, run_name=f"{model}-online-from-v{parent}"):
             mlflow.log_params(
                 {"parent_version": parent, "rows": decision.rows, "margin_points": decision.margin_points}
@@ -578,8 +578,8 @@ def seed_online(experiment_id: str, registry: Any) -> list[int]:
         mlflow.log_metrics(metrics)
         _log_frames(
             {
-                "reference.parquet": X_train.assign(target=y_train.values),
-                "holdout.parquet": X_test.assign(target=y_test.values),
+                "reference.parquet": X_train.assign(**{TARGET: y_train.values}),
+                "holdout.parquet": X_test.assign(**{TARGET: y_test.values}),
             }
         )
         info = sklearn_skops.log_model(

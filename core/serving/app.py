@@ -380,7 +380,7 @@ def create_app(settings: Settings | None = None, config: ServiceConfig | None = 
     )
     async def train(name: str, body: TrainRequest) -> dict[str, Any]:
         served = _served(name, "tabular")
-        learner = await asyncio.to_thread(online.learner, name)
+        learner = await _learner(name)
         payload = {key: getattr(body, key) for key in PAYLOAD_KEYS}
         matrix = payload_to_matrix(payload, served.arms[names.CHAMPION].handle.columns, config.max_rows)
         result = await asyncio.wrap_future(learner.submit(matrix, body.labels))
@@ -408,8 +408,7 @@ def create_app(settings: Settings | None = None, config: ServiceConfig | None = 
         register: Annotated[bool | None, Query(description="register if it passes (default: configured)")] = None,
         promote: Annotated[bool | None, Query(description="promote once registered (default: configured)")] = None,
     ) -> dict[str, Any]:
-        _served(name, "tabular")
-        learner = await asyncio.to_thread(online.learner, name)
+        learner = await _learner(name)
         update = await asyncio.wrap_future(learner.evaluate(register, promote))
         metrics.online_updates.labels(name, update.event).inc()
         return {"model": name, **update_json(update)}
@@ -422,8 +421,7 @@ def create_app(settings: Settings | None = None, config: ServiceConfig | None = 
         dependencies=[require_token],
     )
     async def train_reset(name: str) -> dict[str, Any]:
-        _served(name, "tabular")
-        learner = await asyncio.to_thread(online.learner, name)
+        learner = await _learner(name)
         return await asyncio.wrap_future(learner.reset())
 
     @app.get(
@@ -472,6 +470,11 @@ def create_app(settings: Settings | None = None, config: ServiceConfig | None = 
         return await asyncio.to_thread(manager.sync)
 
     # -- helpers ------------------------------------------------------------------------------
+    async def _learner(name: str) -> Any:
+        """The online candidate of a served tabular model (built off the event loop on first use)."""
+        _served(name, "tabular")
+        return await asyncio.to_thread(online.learner, name)
+
     def _served(name: str, kind: str) -> ServedModel:
         served = manager.get(name)
         if names.CHAMPION not in served.arms:
