@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from scipy import stats
 
 from core import names
+from core.labels import as_label_of, labels_match
 from core.store import Store, feedback, predictions
 
 ALPHA = 0.05
@@ -158,13 +159,16 @@ def load_outcomes(store: Store, model: str, since: datetime | None = None) -> pd
         return pd.DataFrame(columns=columns)
     frame["at"] = pd.to_datetime(frame["at"], utc=True)
     frame["predicted"] = [_first(json.loads(o)) for o in frame.pop("outputs")]
-    frame["label"] = [json.loads(v) if isinstance(v, str) else None for v in frame["label"]]
-    has_label = frame["label"].notna()
-    frame["correct"] = pd.Series(pd.NA, index=frame.index, dtype="boolean")
-    frame.loc[has_label, "correct"] = [
-        str(p) == str(lbl)
-        for p, lbl in zip(frame.loc[has_label, "predicted"], frame.loc[has_label, "label"], strict=True)
-    ]
+    # object dtype: a column of ints with a missing label must not turn into floats (0 -> 0.0).
+    labels = [json.loads(v) if isinstance(v, str) else None for v in frame["label"]]
+    frame["label"] = pd.Series(
+        [as_label_of(p, lbl) for p, lbl in zip(frame["predicted"], labels, strict=True)], index=frame.index, dtype=object
+    )
+    frame["correct"] = pd.Series(
+        [labels_match(p, lbl) for p, lbl in zip(frame["predicted"], frame["label"], strict=True)],
+        index=frame.index,
+        dtype="boolean",
+    )
     return frame[columns]
 
 

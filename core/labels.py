@@ -1,0 +1,88 @@
+"""Class labels compared in the model's own type.
+
+A label that reached us through JSON, a form or a pandas column may have changed type on
+the way (``0`` → ``0.0`` once a column holds a missing value, ``1`` → ``"1"`` from a form,
+``True`` → ``1``). Comparing ``str(0)`` with ``str(0.0)`` called every answer wrong, so labels
+are coerced to the type of the model's prediction before they are compared.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+
+def plain(value: Any) -> Any:
+    """``value`` as a plain Python scalar (numpy scalars unwrapped); ``None`` for NaN/NA."""
+    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict, str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if type(value).__name__ in ("NAType", "NaTType"):
+        return None
+    return value
+
+
+def as_label_of(reference: Any, value: Any) -> Any:
+    """``value`` converted to the type of ``reference`` (a label the model predicts) when it can be.
+
+    Integral floats become ints (``0.0`` → ``0``), numeric strings become numbers for numeric
+    models, numbers become their text for string models (``1.0`` → ``"1"``), and ``"true"``/``1``
+    become booleans for boolean models. A value that does not convert is returned unchanged.
+    """
+    reference, value = plain(reference), plain(value)
+    if value is None or reference is None or type(value) is type(reference):
+        return value
+    if isinstance(reference, bool):
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered in ("true", "1", "yes"):
+                return True
+            if lowered in ("false", "0", "no"):
+                return False
+            return value
+        if isinstance(value, numbers.Real) and value in (0, 1):
+            return bool(value)
+        return value
+    if isinstance(reference, numbers.Integral):
+        number = _number(value)
+        if number is not None and float(number).is_integer():
+            return int(number)
+        return value
+    if isinstance(reference, numbers.Real):
+        number = _number(value)
+        return float(number) if number is not None else value
+    if isinstance(reference, str):
+        if isinstance(value, bool):
+            return str(value)
+        if isinstance(value, numbers.Real):
+            return str(int(value)) if float(value).is_integer() else str(value)
+        return str(value)
+    return value
+
+
+def labels_match(predicted: Any, label: Any) -> bool | None:
+    """True when ``label`` names the class ``predicted`` (``None`` when there is no label)."""
+    predicted, label = plain(predicted), plain(label)
+    if label is None:
+        return None
+    return bool(as_label_of(predicted, label) == predicted)
+
+
+def _number(value: Any) -> float | int | None:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return value
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
