@@ -161,9 +161,8 @@ def load_outcomes(store: Store, model: str, since: datetime | None = None) -> pd
     frame["predicted"] = [_first(json.loads(o)) for o in frame.pop("outputs")]
     # object dtype: a column of ints with a missing label must not turn into floats (0 -> 0.0).
     labels = [json.loads(v) if isinstance(v, str) else None for v in frame["label"]]
-    frame["label"] = pd.Series(
-        [as_label_of(p, lbl) for p, lbl in zip(frame["predicted"], labels, strict=True)], index=frame.index, dtype=object
-    )
+    typed = [as_label_of(p, lbl) for p, lbl in zip(frame["predicted"], labels, strict=True)]
+    frame["label"] = pd.Series(typed, index=frame.index, dtype=object)
     frame["correct"] = pd.Series(
         [labels_match(p, lbl) for p, lbl in zip(frame["predicted"], frame["label"], strict=True)],
         index=frame.index,

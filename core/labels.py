@@ -8,6 +8,7 @@ are coerced to the type of the model's prediction before they are compared.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 from typing import Any
@@ -16,10 +17,8 @@ from typing import Any
 def plain(value: Any) -> Any:
     """``value`` as a plain Python scalar (numpy scalars unwrapped); ``None`` for NaN/NA."""
     if hasattr(value, "item") and not isinstance(value, (list, tuple, dict, str, bytes)):
-        try:
+        with contextlib.suppress(ValueError, AttributeError):
             value = value.item()
-        except (ValueError, AttributeError):
-            pass
     if value is None:
         return None
     if isinstance(value, float) and math.isnan(value):
