@@ -97,7 +97,7 @@ def seeded_demo_home(prefix: str, models: tuple[str, ...] | None = None, **extra
 
     from core import names
     from core.config import Settings
-    from core.demo import seed_demo
+    from core.demo.seed import seed_demo
 
     home = Path(tempfile.mkdtemp(prefix=prefix))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MODELOPS_", "MLFLOW_"))}

@@ -16,7 +16,7 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import machine_line
-from core.drift import DriftDetector
+from core.analysis.drift import DriftDetector
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import machine_line, seeded_demo_home, start, stop  # noqa: E402
 from core import names  # noqa: E402
-from core.demo import breast_cancer_split  # noqa: E402
+from core.demo.datasets import breast_cancer_split  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
 TOKEN = "bench-token"
@@ -38,11 +38,12 @@ def timed(fn: Callable[[], object], repeat: int) -> list[float]:
 def main() -> None:
     import shap
 
-    from core.explain import build_explainer, reference_tensor
-    from core.handles import load_handle
+    from core.analysis.explain import build_explainer
     from core.plots import beeswarm_figure, dependence_figure, importance_figure
-    from core.reference import load_version_frame
-    from core.registry import Registry
+    from core.registry.facade import Registry
+    from core.registry.reference import load_version_frame
+    from core.runtime.handles import load_handle
+    from core.runtime.inputs import reference_tensor
 
     home, env, settings = seeded_demo_home("modelops-explain-bench-", **{names.ENV_API_TOKEN: TOKEN})
     registry = Registry.from_settings(settings)

@@ -21,9 +21,10 @@ from core import names  # noqa: E402
 def main() -> None:
     import numpy as np
 
-    from core.export import MODES, export_version
-    from core.handles import load_handle
-    from core.registry import Registry
+    from core.edge.export import export_version
+    from core.registry.facade import Registry
+    from core.runtime.handles import load_handle
+    from core.runtime.tflite import MODES
 
     _, _, settings = seeded_demo_home("modelops-export-bench-", (names.DIGITS,))
     registry = Registry.from_settings(settings)

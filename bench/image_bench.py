@@ -21,9 +21,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import machine_line, run_wrk, seeded_demo_home, start, stop, wrk_multipart_script  # noqa: E402
 from core import names  # noqa: E402
-from core.classify import classify_images  # noqa: E402
-from core.demo import digits_images  # noqa: E402
-from core.handles import load_handle  # noqa: E402
+from core.demo.datasets import digits_images  # noqa: E402
+from core.runtime.classify import classify_images  # noqa: E402
+from core.runtime.handles import load_handle  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
 

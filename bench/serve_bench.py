@@ -20,8 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import machine_line, run_wrk, seeded_demo_home, start, stop, wrk_json_script  # noqa: E402
 from core import names  # noqa: E402
-from core.demo import breast_cancer_split  # noqa: E402
-from core.registry import Registry  # noqa: E402
+from core.demo.datasets import breast_cancer_split  # noqa: E402
+from core.registry.facade import Registry  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
 TOKEN = "bench-token"

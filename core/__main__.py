@@ -12,7 +12,7 @@ from core.errors import ModelOpsError
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from core.demo import seed_demo
+    from core.demo.seed import seed_demo
 
     models = tuple(args.model) if args.model else None
     results = seed_demo(Settings.from_env(), **({"models": models} if models else {}))
@@ -41,7 +41,7 @@ def _image_size(text: str) -> int | tuple[int, int]:
 def _cmd_register_keras(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from core.register import register_keras
+    from core.registry.keras import register_keras
 
     result = register_keras(
         Settings.from_env(),
@@ -64,7 +64,7 @@ def _cmd_register_keras(args: argparse.Namespace) -> int:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     import asyncio
 
-    from core.simulate import SimulationConfig, simulate
+    from core.demo.simulate import SimulationConfig, simulate
 
     config = SimulationConfig(
         model=args.model,
@@ -92,9 +92,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_compile(args: argparse.Namespace) -> int:
-    from core.demo import configure_mlflow
-    from core.flavors.onnx_compile import compile_version
-    from core.registry import Registry
+    from core.edge.onnx_compile import compile_version
+    from core.registry.facade import Registry
+    from core.registry.registration import configure_mlflow
 
     settings = Settings.from_env()
     registry = Registry.from_settings(settings)
@@ -111,9 +111,11 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from core.export import MODES, export_version, report_frame
-    from core.handles import load_handle
-    from core.registry import Registry
+    from core.edge.export import export_version
+    from core.edge.reports import report_frame
+    from core.registry.facade import Registry
+    from core.runtime.handles import load_handle
+    from core.runtime.tflite import MODES
 
     settings = Settings.from_env()
     registry = Registry.from_settings(settings)

@@ -24,6 +24,7 @@ ENV_ACTOR: Final = "MODELOPS_ACTOR"
 EXPERIMENT: Final = "modelops-demo"
 
 # Artifact paths inside a registered version's run.
+TARGET: Final = "target"  # the label column of a version's reference and held-out frames
 REFERENCE_DIR: Final = "reference"
 INPUT_SPEC_FILE: Final = "input_spec.json"
 

@@ -6,10 +6,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core import names
-from core.explain import ImageExplanation, TabularExplanation
-from core.export import BuildReport
-from core.registry import VersionInfo
-from core.store import AliasMove
+from core.analysis.explain import ImageExplanation, TabularExplanation
+from core.registry.facade import VersionInfo
+from core.runtime.tflite import BuildReport
+from core.store.db import AliasMove
 
 HEADLINE_METRICS = ("accuracy", "f1", "roc_auc")
 

@@ -8,9 +8,9 @@ from contextlib import contextmanager
 import streamlit as st
 
 from core import names
+from core.api.client import ServiceStatus, ServiceUnreachableError
 from core.errors import ModelOpsError
-from core.registry import ModelSummary
-from core.service_client import ServiceStatus, ServiceUnreachableError
+from core.registry.facade import ModelSummary
 from dashboard import auth, resources, state
 
 ALIAS_COLORS = {names.CHAMPION: "green", names.CHALLENGER: "orange"}

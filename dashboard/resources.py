@@ -12,16 +12,17 @@ import pandas as pd
 import streamlit as st
 
 from core import names
-from core.ab import load_outcomes
+from core.analysis.ab import load_outcomes
+from core.analysis.drift import DriftDetector, fit_for_version
+from core.analysis.explain import ImageExplainer, TabularExplainer, TabularExplanation, explainer_for
+from core.analysis.image_drift import ImageDriftDetector, reference_images
+from core.api.client import ServiceClient, ServiceStatus
 from core.config import Settings
-from core.drift import DriftDetector, fit_for_version, logged_inputs
-from core.explain import ImageExplainer, TabularExplainer, TabularExplanation, explainer_for
-from core.export import BuildReport, stored_build
-from core.handles import ModelHandle, load_handle
-from core.image_drift import ImageDriftDetector, reference_images
-from core.registry import ModelSummary, Registry, VersionInfo
-from core.service_client import ServiceClient, ServiceStatus
-from core.store import AliasMove
+from core.registry.facade import ModelSummary, Registry, VersionInfo
+from core.runtime.handles import ModelHandle, load_handle
+from core.runtime.tflite import BuildReport, stored_build
+from core.store.db import AliasMove
+from core.store.log_reads import logged_inputs
 
 REGISTRY_TTL_S = 15
 SERVICE_TTL_S = 3
@@ -130,7 +131,7 @@ def outcomes(model: str, since: datetime | None = None) -> pd.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=16)
 def reference_frame(tracking_uri: str, model: str, version: int) -> pd.DataFrame:
     """The reference data stored with a version, downloaded once per version."""
-    from core.reference import load_version_frame
+    from core.registry.reference import load_version_frame
 
     return load_version_frame(registry(), model, version, "reference")
 
@@ -165,7 +166,7 @@ def _champion_flavor(model: ModelSummary) -> str | None:
 @st.cache_resource(show_spinner="Fitting the image drift detector on the reference images…", max_entries=4)
 def image_drift_detector(tracking_uri: str, model: str, version: int) -> ImageDriftDetector:
     """Statistics and embeddings of a version's reference images, computed once."""
-    from core.reference import load_version_frame
+    from core.registry.reference import load_version_frame
 
     handle = model_handle(tracking_uri, model, version)
     frame = load_version_frame(registry(), model, version, "reference")
@@ -193,7 +194,7 @@ def global_explanation(tracking_uri: str, model: str, version: int, rows: int) -
 @st.cache_data(show_spinner=False, max_entries=32)
 def stored_report(tracking_uri: str, model: str, version: int, key: str, tag: str) -> tuple[BuildReport, bytes] | None:
     """A stored TFLite build's report and file (``tag`` is the version tag's value: a new export invalidates)."""
-    build = stored_build(registry(), model, version, key)
+    build = stored_build(registry().tracking_uri, model, version, key)
     return None if build is None else (build.report, build.read_bytes())
 
 
@@ -209,7 +210,7 @@ def _champion_tag(model: ModelSummary, tag: str) -> str | None:
 
 @st.cache_data(ttl=3, show_spinner=False)
 def _online_updates(db_url: str, model: str) -> pd.DataFrame:
-    from core.online import updates_frame
+    from core.store.events import updates_frame
 
     return updates_frame(registry().store, model)
 

@@ -5,7 +5,7 @@ import math
 import streamlit as st
 
 from core import names
-from core.ab import ALPHA, analyse, sample_size_per_arm
+from core.analysis.ab import ALPHA, analyse, sample_size_per_arm
 from core.plots import cumulative_accuracy_figure
 from dashboard import auth, components, resources, state
 

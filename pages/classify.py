@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from core.classify import classify_images, comparison_frame
+from core.demo.samples import ensure_samples, sample_label
 from core.plots import saliency_figure, topk_figure
-from core.samples import ensure_samples, sample_label
+from core.runtime.classify import classify_images, comparison_frame
 from dashboard import components, resources, state
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]

@@ -6,10 +6,17 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from core.drift import CATEGORICAL_TESTS, LOG_COLUMNS, NUMERIC_TESTS, drift_by_segment, drift_over_time, report_html
+from core.analysis.drift import (
+    CATEGORICAL_TESTS,
+    LOG_COLUMNS,
+    NUMERIC_TESTS,
+    drift_by_segment,
+    drift_over_time,
+    report_html,
+)
 from core.errors import InvalidInputError
+from core.names import TARGET
 from core.plots import distribution_figure, drift_over_time_figure, ecdf_figure
-from core.reference import TARGET
 from dashboard import components, resources, state
 
 WINDOWS = {"1 h": timedelta(hours=1), "24 h": timedelta(days=1), "7 days": timedelta(days=7), "all": None}

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.classify import prepare
-from core.explain import ImageExplainer, TabularExplainer, logged_request
+from core.analysis.explain import ImageExplainer, TabularExplainer
+from core.demo.samples import ensure_samples
 from core.plots import (
     beeswarm_figure,
     dependence_figure,
@@ -13,7 +13,8 @@ from core.plots import (
     saliency_figure,
     waterfall_figure,
 )
-from core.samples import ensure_samples
+from core.runtime.classify import prepare
+from core.store.log_reads import logged_request
 from dashboard import components, resources, state
 
 SOURCES = ("Reference data", "Prediction log", "What-if")

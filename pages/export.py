@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from core.export import DEFAULT_MAX_DROP, MODES, TAG_PREFIX, export_version, per_class_frame, report_frame
+from core.edge.export import export_version
+from core.edge.reports import per_class_frame, report_frame
 from core.plots import export_report_figure
+from core.runtime.tflite import DEFAULT_MAX_DROP, MODES, TAG_PREFIX
 from dashboard import components, resources, state
 
 MODE_HELP = {

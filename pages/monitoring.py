@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from core.monitoring import FREQUENCIES, class_mix, traffic_timeseries
+from core.analysis.monitoring import FREQUENCIES, class_mix, traffic_timeseries
 from core.plots import class_mix_figure, timeseries_figure
 from dashboard import components, resources, state
 

@@ -4,8 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from core import names
+from core.api.client import ServiceUnreachableError
 from core.plots import online_updates_figure
-from core.service_client import ServiceUnreachableError
 from dashboard import auth, components, resources, state
 
 st.title("Online learning")

@@ -3,10 +3,11 @@
 import streamlit as st
 
 from core import names
+from core.edge.reports import builds_frame
 from core.errors import NoEarlierChampionError
-from core.export import TAG_PREFIX, builds_frame
 from core.plots import champion_timeline_figure, version_metrics_figure
-from core.registry import history_frame, versions_frame
+from core.registry.facade import history_frame, versions_frame
+from core.runtime.tflite import TAG_PREFIX
 from dashboard import auth, components, resources, state
 
 st.title("Registry")

@@ -33,7 +33,7 @@ def _point_env_at(home: Path, mp: pytest.MonkeyPatch) -> Settings:
 @pytest.fixture(scope="session")
 def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A MODELOPS_HOME with the full demo seeded (both models), built once per session."""
-    from core.demo import seed_demo
+    from core.demo.seed import seed_demo
 
     home = tmp_path_factory.mktemp("seeded") / "home"
     with pytest.MonkeyPatch.context() as mp:
@@ -63,6 +63,6 @@ def empty_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 @pytest.fixture
 def registry(seeded_home: Settings):
     """A registry facade over the private seeded copy."""
-    from core.registry import Registry
+    from core.registry.facade import Registry
 
     return Registry.from_settings(seeded_home)

@@ -27,28 +27,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from core import __version__, names
-from core.classify import classify_images
-from core.config import Settings
-from core.errors import (
-    InvalidInputError,
-    ModelNotFoundError,
-    ModelOpsError,
-    RequestNotFoundError,
-    VersionNotFoundError,
-)
-from core.explain import ExplainerCache, TabularExplainer, explained_classes
-from core.image_drift import image_stats
-from core.online import update_json
-from core.reference import load_version_frame
-from core.registry import current_actor
-from core.serving.config import ServiceConfig
-from core.serving.drift_monitor import DriftMonitor
-from core.serving.manager import Arm, ModelManager, ServedModel
-from core.serving.metrics import ServiceMetrics
-from core.serving.online import NotServedError, OnlineService
-from core.serving.predlog import PredictionLog, PredictionRecord, record_feedback
-from core.serving.routing import SHADOW, TrafficConfig, choose_arm, save_traffic
-from core.serving.schemas import (
+from core.analysis.explain import ExplainerCache, TabularExplainer, explained_classes
+from core.analysis.image_drift import image_stats
+from core.api.schemas import (
     ClassifyResponse,
     ClassScore,
     ErrorResponse,
@@ -61,7 +42,27 @@ from core.serving.schemas import (
     TrafficRequest,
     TrainRequest,
 )
-from core.serving.tabular import PAYLOAD_KEYS, payload_to_matrix
+from core.config import Settings
+from core.errors import (
+    InvalidInputError,
+    ModelNotFoundError,
+    ModelOpsError,
+    RequestNotFoundError,
+    VersionNotFoundError,
+)
+from core.online.learner import update_json
+from core.registry.facade import current_actor
+from core.registry.reference import load_version_frame
+from core.runtime.classify import classify_images
+from core.runtime.tabular import PAYLOAD_KEYS, payload_to_matrix
+from core.serving.config import ServiceConfig
+from core.serving.drift_monitor import DriftMonitor
+from core.serving.manager import Arm, ModelManager, ServedModel
+from core.serving.metrics import ServiceMetrics
+from core.serving.online import NotServedError, OnlineService
+from core.serving.routing import SHADOW, choose_arm
+from core.store.predlog import PredictionLog, PredictionRecord, record_feedback
+from core.store.traffic import TrafficConfig, save_traffic
 
 log = logging.getLogger(__name__)
 

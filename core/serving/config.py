@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from core.runtime.tflite import build_key, normalise_mode
+
 
 def _env_float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
@@ -32,7 +34,6 @@ def parse_tflite_models(text: str) -> dict[str, str]:
         ValueError: an entry is not ``model=mode``.
         InvalidInputError: an unknown mode.
     """
-    from core.export import build_key, normalise_mode
 
     chosen = {}
     for entry in filter(None, (e.strip() for e in text.split(","))):

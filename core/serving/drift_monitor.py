@@ -6,9 +6,10 @@ import logging
 import threading
 
 from core import names
-from core.drift import LOG_COLUMNS, DriftDetector, fit_for_version, logged_inputs
+from core.analysis.drift import LOG_COLUMNS, DriftDetector, fit_for_version
 from core.serving.manager import ModelManager
 from core.serving.metrics import ServiceMetrics
+from core.store.log_reads import logged_inputs
 
 log = logging.getLogger(__name__)
 MIN_ROWS = 30

@@ -17,12 +17,12 @@ from typing import Any
 from core import names
 from core.config import Settings
 from core.errors import ModelNotFoundError, ModelOpsError
-from core.handles import ModelHandle, load_handle
-from core.registry import Registry
+from core.registry.facade import Registry
+from core.runtime.handles import ModelHandle, load_handle
 from core.serving.batching import MicroBatcher
 from core.serving.config import ServiceConfig
 from core.serving.metrics import ServiceMetrics
-from core.serving.routing import TrafficConfig, load_traffic
+from core.store.traffic import TrafficConfig, load_traffic
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from core import names
 from core.errors import ModelOpsError
-from core.handles import ModelHandle
-from core.online import OnlineConfig, OnlineLearner, check_auto_rollback
+from core.online.learner import OnlineConfig, OnlineLearner
+from core.online.rollback import check_auto_rollback
+from core.runtime.handles import ModelHandle
 from core.serving.config import ServiceConfig
 from core.serving.manager import ModelManager
 from core.serving.metrics import ServiceMetrics

@@ -4,43 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
-from datetime import UTC, datetime
-
-import sqlalchemy as sa
 
 from core import names
-from core.errors import InvalidInputError
-from core.store import Store, traffic
+from core.store.traffic import TrafficConfig
 
 SHADOW = "shadow"
-DEFAULT_CHALLENGER_SHARE = 0.0
-
-
-@dataclass(frozen=True)
-class TrafficConfig:
-    """How one model's traffic is split.
-
-    Attributes:
-        challenger_share: Fraction of requests the challenger answers (0..1).
-        shadow: The champion answers everything and the challenger gets a copy.
-    """
-
-    model: str
-    challenger_share: float = DEFAULT_CHALLENGER_SHARE
-    shadow: bool = False
-
-    @property
-    def champion_share(self) -> float:
-        """Fraction of requests the champion answers."""
-        return 1.0 if self.shadow else 1.0 - self.challenger_share
-
-
-def validate_share(share: float) -> float:
-    """``share`` if it is a finite fraction in [0, 1]."""
-    if not isinstance(share, (int, float)) or isinstance(share, bool) or not 0.0 <= float(share) <= 1.0:
-        raise InvalidInputError(f"challenger_share must be a number between 0 and 1, got {share!r}")
-    return float(share)
 
 
 def key_fraction(model: str, routing_key: str) -> float:
@@ -55,28 +23,3 @@ def choose_arm(config: TrafficConfig, routing_key: str | None, has_challenger: b
         return names.CHAMPION
     draw = key_fraction(config.model, routing_key) if routing_key is not None else random.random()
     return names.CHALLENGER if draw < config.challenger_share else names.CHAMPION
-
-
-def load_traffic(store: Store, model: str) -> TrafficConfig:
-    """The stored traffic config of ``model`` (all to the champion if none is stored)."""
-    with store.engine.connect() as conn:
-        row = conn.execute(sa.select(traffic).where(traffic.c.model == model)).mappings().first()
-    if row is None:
-        return TrafficConfig(model)
-    return TrafficConfig(model, float(row["challenger_share"]), bool(row["shadow"]))
-
-
-def save_traffic(store: Store, config: TrafficConfig, actor: str) -> TrafficConfig:
-    """Store ``config`` (insert or replace) and return it."""
-    validate_share(config.challenger_share)
-    values = {
-        "challenger_share": config.challenger_share,
-        "shadow": config.shadow,
-        "updated_by": actor,
-        "updated_at": datetime.now(UTC),
-    }
-    with store.engine.begin() as conn:
-        updated = conn.execute(traffic.update().where(traffic.c.model == config.model).values(**values))
-        if updated.rowcount == 0:
-            conn.execute(traffic.insert().values(model=config.model, **values))
-    return config

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from core.demo import digits_images
+from core.demo.datasets import digits_images
 from tests.browser.conftest import wait_for_idle
 
 pytestmark = pytest.mark.browser

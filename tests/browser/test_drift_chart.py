@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core import names
-from core.simulate import SimulationConfig, simulate
+from core.demo.simulate import SimulationConfig, simulate
 from tests.browser.conftest import wait_for_idle
 from tests.helpers import run_async
 from tests.serving.conftest import TOKEN

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from core.export import TFLiteModel
+from core.runtime.tflite import TFLiteModel
 from tests.browser.conftest import wait_for_idle
 
 pytestmark = pytest.mark.browser

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from core import names
 from core.config import Settings
-from core.registry import Registry
+from core.registry.facade import Registry
 from tests.browser.conftest import running_dashboard, wait_for_idle
 
 pytestmark = pytest.mark.browser

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from core import names
-from core.ab import analyse, load_outcomes
+from core.analysis.ab import analyse, load_outcomes
 from core.labels import as_label_of, labels_match
-from core.serving.predlog import PredictionRecord, record_feedback
-from core.store import Store, predictions
+from core.store.db import Store, predictions
+from core.store.predlog import PredictionRecord, record_feedback
 
 
 def _log(store: Store, model: str, rows: list[tuple[str, str, int, object]]) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from core.ab import msprt_path, sample_size_per_arm, srm_p_value, two_proportion_test, wilson_interval
+from core.analysis.ab import msprt_path, sample_size_per_arm, srm_p_value, two_proportion_test, wilson_interval
 
 
 @pytest.mark.parametrize(("x", "n"), [(0, 10), (5, 10), (10, 10), (87, 100), (912, 1000), (1, 3)])
@@ -80,7 +80,7 @@ def test_sequential_p_never_increases() -> None:
 def test_decisions_on_missing_data_are_plain() -> None:
     import pandas as pd
 
-    from core.ab import analyse
+    from core.analysis.ab import analyse
 
     versions = {"champion": 3, "challenger": 2}
     empty = pd.DataFrame(

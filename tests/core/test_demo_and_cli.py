@@ -11,7 +11,7 @@ from mlflow import MlflowClient
 
 from core import names
 from core.config import Settings
-from core.demo import seed_demo
+from core.demo.seed import seed_demo
 from core.flavors.keras_model import InputSpec
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,20 +12,16 @@ import pytest
 import shap
 
 from core import names
+from core.analysis.explain import ImageExplainer, TabularExplainer, build_explainer, integrated_gradients
 from core.config import Settings
 from core.errors import InvalidInputError, RequestNotFoundError
-from core.explain import (
-    ImageExplainer,
-    TabularExplainer,
-    build_explainer,
-    integrated_gradients,
-    logged_request,
-    reference_tensor,
-)
-from core.handles import ModelHandle, load_handle
+from core.names import TARGET
 from core.plots import beeswarm_figure, dependence_figure, importance_figure, saliency_figure, waterfall_figure
-from core.reference import TARGET, load_version_frame
-from core.registry import Registry
+from core.registry.facade import Registry
+from core.registry.reference import load_version_frame
+from core.runtime.handles import ModelHandle, load_handle
+from core.runtime.inputs import reference_tensor
+from core.store.log_reads import logged_request
 from tests.conftest import _point_env_at
 
 
@@ -176,7 +172,7 @@ def test_logged_request_reads_rows_and_refuses_what_it_cannot_explain(demo: Load
     import json
     from datetime import UTC, datetime
 
-    from core.store import predictions
+    from core.store.db import predictions
 
     store = Registry.from_settings(seeded_home).store
     row = dict(zip([f"f{i}" for i in range(3)], [1.0, 2.0, 3.0], strict=True))

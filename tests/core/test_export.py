@@ -14,20 +14,14 @@ import pytest
 
 from core import names
 from core.config import Settings
+from core.edge.export import export_version
+from core.edge.reports import builds_frame
 from core.errors import InvalidInputError
-from core.explain import reference_tensor
-from core.export import (
-    TAG_PREFIX,
-    ExportError,
-    TFLiteModel,
-    builds_frame,
-    export_version,
-    list_builds,
-    stored_build,
-)
-from core.handles import load_handle
-from core.reference import load_version_frame
-from core.registry import Registry
+from core.registry.facade import Registry
+from core.registry.reference import load_version_frame
+from core.runtime.handles import load_handle
+from core.runtime.inputs import reference_tensor
+from core.runtime.tflite import TAG_PREFIX, ExportError, TFLiteModel, list_builds, stored_build
 from tests.conftest import _point_env_at, copy_home
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +68,7 @@ def test_sizes_tags_and_registry_listing(exported: Exported) -> None:
     sizes = {k: b.report.size_bytes for k, b in exported.builds.items()}
     assert sizes["dynamic-range"] <= 0.30 * sizes["float32"]
     assert sizes["float16"] < 0.6 * sizes["float32"]
-    tags = list_builds(exported.registry, names.DIGITS, 2)
+    tags = list_builds(exported.registry.tracking_uri, names.DIGITS, 2)
     assert set(tags) == {"float32", "dynamic-range", "float16", "int8"}
     assert all(t["accepted"] for t in tags.values())
     frame = builds_frame(exported.registry.list_versions(names.DIGITS))
@@ -102,7 +96,7 @@ def test_gate_rejects_when_the_limit_is_tight(exported: Exported) -> None:
     (build,) = export_version(exported.registry, exported.handle, ["float16"], max_accuracy_drop=-0.5)
     assert build.reused and not build.report.accepted
     assert "rejected: accuracy dropped" in build.report.reason
-    assert list_builds(exported.registry, names.DIGITS, 2)["float16"]["accepted"] is False
+    assert list_builds(exported.registry.tracking_uri, names.DIGITS, 2)["float16"]["accepted"] is False
     # The service then keeps Keras for a model configured to serve float16, and says why.
     handle = load_handle(exported.settings.tracking_uri, names.DIGITS, 2, tflite="float16")
     assert handle.runtime == "keras" and "rejected" in handle.runtime_reason
@@ -139,8 +133,8 @@ def test_bad_input_registers_nothing(exported: Exported, monkeypatch: pytest.Mon
     monkeypatch.setattr(tf.lite.TFLiteConverter, "from_saved_model", refuse)
     with pytest.raises(ExportError, match=r"conversion to float16 failed: from the Keras model .*unsupported op"):
         export_version(registry, v1, ["float16"])
-    assert list_builds(registry, names.DIGITS, 1) == {}
-    assert stored_build(registry, names.DIGITS, 1, "float16") is None
+    assert list_builds(registry.tracking_uri, names.DIGITS, 1) == {}
+    assert stored_build(registry.tracking_uri, names.DIGITS, 1, "float16") is None
 
 
 def test_keras3_fallback_through_a_saved_model(exported: Exported, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -159,8 +153,8 @@ def test_keras3_fallback_through_a_saved_model(exported: Exported, monkeypatch: 
 def test_a_version_without_reference_data_is_refused(exported: Exported) -> None:
     import mlflow
 
-    from core.demo import configure_mlflow
     from core.flavors import keras_model
+    from core.registry.registration import configure_mlflow
 
     # The same CNN registered without its reference and held-out frames.
     experiment = configure_mlflow(exported.settings)
@@ -171,7 +165,7 @@ def test_a_version_without_reference_data_is_refused(exported: Exported) -> None
     bare = load_handle(exported.settings.tracking_uri, "digits-bare", int(info.registered_model_version))
     with pytest.raises(InvalidInputError, match="has no reference data"):
         export_version(exported.registry, bare, ["float32", "int8"])
-    assert list_builds(exported.registry, "digits-bare", bare.version) == {}
+    assert list_builds(exported.registry.tracking_uri, "digits-bare", bare.version) == {}
 
 
 def test_cli_export_writes_the_file_and_fails_on_a_rejected_build(exported: Exported, tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from sklearn.naive_bayes import GaussianNB
 
 from core import names
 from core.config import Settings
-from core.demo import breast_cancer_split
-from core.handles import forest_proba, load_handle
+from core.demo.datasets import breast_cancer_split
+from core.runtime.handles import forest_proba, load_handle
 
 X_TRAIN, X_TEST, Y_TRAIN, _ = breast_cancer_split()
 

@@ -7,11 +7,11 @@ import pytest
 from PIL import Image, ImageFilter
 
 from core import names
+from core.analysis.image_drift import ImageDriftDetector, image_stats, mmd2, mmd_test
 from core.config import Settings
-from core.demo import digits_images
+from core.demo.datasets import digits_images
 from core.errors import InvalidInputError
-from core.handles import load_handle
-from core.image_drift import ImageDriftDetector, image_stats, mmd2, mmd_test
+from core.runtime.handles import load_handle
 
 
 def test_image_stats_on_a_known_image() -> None:

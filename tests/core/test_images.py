@@ -12,7 +12,7 @@ from PIL import Image
 
 from core.errors import InvalidInputError
 from core.flavors.keras_model import InputSpec
-from core.images import decode_image, preprocess
+from core.runtime.images import decode_image, preprocess
 
 RNG = np.random.default_rng(0)
 

@@ -11,9 +11,10 @@ from sklearn.pipeline import make_pipeline
 
 from core import names
 from core.config import Settings
-from core.demo import breast_cancer_split, configure_mlflow
+from core.demo.datasets import breast_cancer_split
 from core.errors import UntrustedModelError
 from core.flavors import sklearn_skops
+from core.registry.registration import configure_mlflow
 
 
 class Doubler(TransformerMixin, BaseEstimator):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.demo import breast_cancer_split
+from core.demo.datasets import breast_cancer_split
 from core.errors import InvalidInputError
-from core.online import check_labels, gate, holdout_metrics, new_online_model, partial_fit, supports_partial_fit
+from core.online.gate import gate, holdout_metrics
+from core.online.learner import check_labels, new_online_model, partial_fit, supports_partial_fit
 
 
 def test_supports_partial_fit() -> None:

@@ -14,11 +14,15 @@ from sklearn.semi_supervised import LabelSpreading
 
 from core import names
 from core.config import Settings
-from core.demo import _log_frames, breast_cancer_split, configure_mlflow
-from core.flavors import onnx_compile, sklearn_skops
-from core.handles import load_handle
-from core.reference import TARGET, load_version_frame
-from core.registry import Registry
+from core.demo.datasets import breast_cancer_split
+from core.demo.seed import _log_frames
+from core.edge import onnx_compile, sklearn_skops
+from core.names import TARGET
+from core.registry.facade import Registry
+from core.registry.reference import load_version_frame
+from core.registry.registration import configure_mlflow
+from core.runtime import onnx as onnx_runtime
+from core.runtime.handles import load_handle
 
 BC = names.BREAST_CANCER
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,8 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_every_demo_version_is_compiled_and_equal_on_its_reference_data(seeded_home: Settings, version: int) -> None:
     registry = Registry.from_settings(seeded_home)
     tags = registry.get_version(BC, version).tags
-    assert tags[onnx_compile.TAG_STATUS] == "passed" and float(tags[onnx_compile.TAG_AGREEMENT]) == 1.0
-    assert float(tags[onnx_compile.TAG_MAX_DIFF]) <= 1e-5
+    assert tags[onnx_runtime.TAG_STATUS] == "passed" and float(tags[onnx_runtime.TAG_AGREEMENT]) == 1.0
+    assert float(tags[onnx_runtime.TAG_MAX_DIFF]) <= 1e-5
     handle = load_handle(seeded_home.tracking_uri, BC, version)
     assert handle.runtime == "onnxruntime" and handle.runtime_reason.startswith("verified")
     reference = load_version_frame(registry, BC, version, "reference").drop(columns=[TARGET]).to_numpy()

@@ -13,10 +13,10 @@ import pytest
 from PIL import Image
 
 from core import names
-from core.classify import classify_images
 from core.config import Settings
-from core.handles import load_handle
-from core.registry import Registry
+from core.registry.facade import Registry
+from core.runtime.classify import classify_images
+from core.runtime.handles import load_handle
 
 ROOT = Path(__file__).resolve().parents[2]
 LABELS = ["red", "green", "blue"]
@@ -83,8 +83,8 @@ def test_register_then_classify(colour_model: Path, seeded_home: Settings) -> No
     assert [r.top_k(1)[0][0] for r in results] == ["red", "blue"]
 
     # No reference images were registered: explanations fall back to integrated gradients.
-    from core.explain import explainer_for
-    from core.reference import load_version_frame
+    from core.analysis.explain import explainer_for
+    from core.registry.reference import load_version_frame
 
     explainer = explainer_for(handle, lambda m, v: load_version_frame(registry, m, v, "reference"))
     assert explainer.method == "integrated-gradients" and "no reference images" in explainer.fallback_reason

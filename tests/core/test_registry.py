@@ -19,7 +19,7 @@ from core.errors import (
     RegistryUnavailableError,
     VersionNotFoundError,
 )
-from core.registry import Registry, history_frame, versions_frame
+from core.registry.facade import Registry, history_frame, versions_frame
 
 BC = names.BREAST_CANCER
 
@@ -129,7 +129,7 @@ def test_rollback_trusts_the_registry_when_alias_moved_outside(registry: Registr
 
 
 def test_rollback_without_history_is_a_clear_error(empty_home: Settings) -> None:
-    from core.demo import configure_mlflow
+    from core.registry.registration import configure_mlflow
 
     configure_mlflow(empty_home)
     client = MlflowClient(empty_home.tracking_uri, empty_home.tracking_uri)

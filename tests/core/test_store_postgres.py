@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from core import names
 from core.config import Settings
 from core.errors import RequestNotFoundError
-from core.registry import Registry
-from core.serving.predlog import PredictionLog, PredictionRecord, record_feedback
-from core.serving.routing import TrafficConfig, load_traffic, save_traffic
-from core.store import Store, feedback, predictions
+from core.registry.facade import Registry
+from core.store.db import Store, feedback, predictions
+from core.store.predlog import PredictionLog, PredictionRecord, record_feedback
+from core.store.traffic import TrafficConfig, load_traffic, save_traffic
 
 PG_ADMIN_URL = os.environ.get("MODELOPS_TEST_PG_ADMIN", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
@@ -34,7 +34,7 @@ def pg_url() -> Iterator[str]:
     try:
         yield url
     finally:
-        from core import store as store_module
+        from core.store import db as store_module
 
         engine = store_module._engines.pop(url, None)
         if engine is not None:

@@ -10,7 +10,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core.config import Settings
-from core.demo import digits_images
+from core.demo.datasets import digits_images
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 

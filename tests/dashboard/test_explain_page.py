@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from core import names
 from core.config import Settings
-from core.registry import Registry
-from core.store import predictions
+from core.registry.facade import Registry
+from core.store.db import predictions
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
@@ -72,7 +72,7 @@ def test_tabular_global_and_row_views(seeded_home: Settings) -> None:
 
 def test_row_from_the_prediction_log_and_a_bad_request_id(seeded_home: Settings) -> None:
     store = Registry.from_settings(seeded_home).store
-    from core.demo import breast_cancer_split
+    from core.demo.datasets import breast_cancer_split
 
     _, X_test, _, _ = breast_cancer_split()
     with store.engine.begin() as conn:

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 
 from core import names
 from core.config import Settings
-from core.demo import breast_cancer_split
-from core.registry import Registry
-from core.store import Store, predictions
+from core.demo.datasets import breast_cancer_split
+from core.registry.facade import Registry
+from core.store.db import Store, predictions
 from tests.conftest import ROOT
 from tests.helpers import free_port, wait_http_ok
 from tests.serving.conftest import start_service, stop_service
@@ -41,7 +41,7 @@ def databases() -> Iterator[tuple[str, str]]:
     try:
         yield f"{base}/{created[0]}", f"{base}/{created[1]}"
     finally:
-        from core import store as store_module
+        from core.store import db as store_module
 
         for url, engine in list(store_module._engines.items()):
             if suffix in url:

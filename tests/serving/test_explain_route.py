@@ -7,8 +7,8 @@ import pytest
 import shap
 
 from core import names
-from core.demo import breast_cancer_split
-from core.handles import load_handle
+from core.demo.datasets import breast_cancer_split
+from core.runtime.handles import load_handle
 from tests.serving.conftest import Service
 
 BC = names.BREAST_CANCER

@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from sklearn.linear_model import LogisticRegression
 
 from core import names
-from core.demo import breast_cancer_split, configure_mlflow
-from core.registry import Registry
-from core.store import predictions
+from core.demo.datasets import breast_cancer_split
+from core.registry.facade import Registry
+from core.registry.registration import configure_mlflow
+from core.store.db import predictions
 from tests.helpers import run_async
 from tests.serving.conftest import Service
 

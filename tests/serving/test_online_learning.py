@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from core import names
-from core.demo import breast_cancer_split
-from core.handles import load_handle
-from core.online import INITIAL_ROWS, partial_fit
-from core.registry import Registry
+from core.demo.datasets import breast_cancer_split
+from core.demo.online import INITIAL_ROWS
+from core.online.learner import partial_fit
+from core.registry.facade import Registry
+from core.runtime.handles import load_handle
 from tests.conftest import copy_home
 from tests.helpers import run_async
 from tests.serving.conftest import TOKEN, Service, start_service, stop_service

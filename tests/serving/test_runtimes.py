@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core import names
-from core.demo import breast_cancer_split
+from core.demo.datasets import breast_cancer_split
 from tests.conftest import copy_home
 from tests.serving.conftest import Service, start_service, stop_service
 from tests.serving.test_service import BAD_INPUTS

@@ -15,9 +15,9 @@ from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
 from core import names
-from core.demo import breast_cancer_split, digits_images
-from core.registry import Registry
-from core.store import feedback, predictions
+from core.demo.datasets import breast_cancer_split, digits_images
+from core.registry.facade import Registry
+from core.store.db import feedback, predictions
 from tests.helpers import run_async
 from tests.serving.conftest import TOKEN, Service
 
@@ -323,8 +323,8 @@ def test_reload_under_load_fails_no_request(service: Service) -> None:
 
 
 def test_classify_route_answers_the_same_top_k_as_the_page_pipeline(service: Service) -> None:
-    from core.classify import classify_images
-    from core.handles import load_handle
+    from core.runtime.classify import classify_images
+    from core.runtime.handles import load_handle
 
     _, images, _, _ = digits_images()
     data = _png(255 - images[5])
@@ -340,8 +340,8 @@ def test_classify_route_answers_the_same_top_k_as_the_page_pipeline(service: Ser
 
 
 def test_classify_logs_image_statistics_for_drift(service: Service) -> None:
-    from core.image_drift import STAT_COLUMNS, logged_image_stats
-    from core.registry import Registry
+    from core.analysis.image_drift import STAT_COLUMNS, logged_image_stats
+    from core.registry.facade import Registry
 
     _, images, _, _ = digits_images()
     with service.client() as c:

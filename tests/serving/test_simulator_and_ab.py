@@ -16,10 +16,10 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from core import names
-from core.ab import analyse, load_outcomes
-from core.registry import Registry
-from core.simulate import SimulationConfig, simulate
-from core.store import predictions
+from core.analysis.ab import analyse, load_outcomes
+from core.demo.simulate import SimulationConfig, simulate
+from core.registry.facade import Registry
+from core.store.db import predictions
 from tests.conftest import copy_home
 from tests.helpers import run_async
 from tests.serving.conftest import TOKEN, Service, point_dashboard_at, start_service, stop_service

@@ -10,12 +10,12 @@ import pytest
 from PIL import Image
 
 from core import names
-from core.classify import classify_images
 from core.config import Settings
-from core.demo import digits_images
-from core.export import export_version
-from core.handles import load_handle
-from core.registry import Registry
+from core.demo.datasets import digits_images
+from core.edge.export import export_version
+from core.registry.facade import Registry
+from core.runtime.classify import classify_images
+from core.runtime.handles import load_handle
 from core.serving.config import parse_tflite_models
 from tests.conftest import copy_home
 from tests.serving.conftest import Service, start_service, stop_service

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from core.errors import RequestNotFoundError
-from core.store import Store, feedback, predictions
+from core.store.db import Store, feedback, predictions
 
 log = logging.getLogger(__name__)
 

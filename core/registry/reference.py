@@ -6,9 +6,7 @@ import pandas as pd
 
 from core import names
 from core.errors import InvalidInputError
-from core.registry import Registry
-
-TARGET = "target"
+from core.registry.facade import Registry
 
 
 def load_version_frame(registry: Registry, model: str, version: int, which: str = "holdout") -> pd.DataFrame:

@@ -13,8 +13,11 @@ import pandas as pd
 
 from core import names
 from core.errors import InvalidInputError, UntrustedModelError
+from core.flavors import sklearn_skops
 from core.flavors.keras_model import InputSpec
-from core.serving.tabular import Column, signature_columns
+from core.runtime.onnx import load_verified
+from core.runtime.tabular import Column, signature_columns
+from core.runtime.tflite import TFLiteModel, stored_build
 
 
 @dataclass
@@ -99,8 +102,6 @@ def load_handle(tracking_uri: str, model_name: str, version: int, tflite: str | 
 def _load_sklearn(uri: str, model_name: str, version: int, local: Path) -> ModelHandle:
     from mlflow.models import Model
 
-    from core.flavors import sklearn_skops
-
     model = sklearn_skops.load_local(local, uri)
     if hasattr(model, "n_jobs"):
         # Serving calls are small and frequent; joblib's per-call thread start-up costs more than it saves.
@@ -137,12 +138,10 @@ def _onnx_proba(uri: str, model_name: str, version: int) -> tuple[Any, str]:
     import mlflow
     from mlflow import MlflowClient
 
-    from core.flavors import onnx_compile
-
     tracking_uri = mlflow.get_tracking_uri()
     try:
         tags = dict(MlflowClient(tracking_uri, tracking_uri).get_model_version(model_name, str(version)).tags or {})
-        return onnx_compile.load_verified(tracking_uri, model_name, version, tags)
+        return load_verified(tracking_uri, model_name, version, tags)
     except Exception as exc:  # a broken build must never stop the version from serving
         return None, f"ONNX build not loaded ({type(exc).__name__}: {exc}); serving scikit-learn"
 
@@ -216,15 +215,8 @@ def _load_keras(model_name: str, version: int, local: Path, tracking_uri: str) -
 
 def _use_tflite(handle: ModelHandle, tracking_uri: str, key: str) -> None:
     """Serve ``handle`` from its accepted TFLite build ``key`` if there is one (never raises)."""
-    from types import SimpleNamespace
-
-    from mlflow import MlflowClient
-
-    from core.export import TFLiteModel, stored_build
-
     try:
-        registry = SimpleNamespace(client=MlflowClient(tracking_uri, tracking_uri), tracking_uri=tracking_uri)
-        build = stored_build(registry, handle.model_name, handle.version, key)
+        build = stored_build(tracking_uri, handle.model_name, handle.version, key)
         if build is None:
             handle.runtime_reason = f"no {key} TFLite build registered; serving Keras"
             return

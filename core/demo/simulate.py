@@ -16,11 +16,12 @@ import httpx
 import numpy as np
 
 from core import names
+from core.api.client import ServiceClient
 from core.config import Settings
 from core.errors import InvalidInputError
-from core.reference import TARGET, load_version_frame
-from core.registry import Registry
-from core.service_client import ServiceClient
+from core.names import TARGET
+from core.registry.facade import Registry
+from core.registry.reference import load_version_frame
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InvalidInputError
-from core.handles import ModelHandle
+from core.runtime.handles import ModelHandle
+from core.runtime.inputs import reference_tensor
 
 log = logging.getLogger(__name__)
 
@@ -366,22 +367,6 @@ def explainer_for(
     return build_explainer(handle, reference)
 
 
-def reference_tensor(frame: pd.DataFrame, handle: ModelHandle) -> np.ndarray:
-    """Model-input images ``(n, h, w, c)`` from a demo-style reference frame (``pixels`` bytes)."""
-    spec = handle.input_spec
-    if spec is None or "pixels" not in frame.columns:
-        raise InvalidInputError("the reference data holds no images (a 'pixels' column)")
-    images = []
-    for p, h, w in zip(frame["pixels"], frame["height"], frame["width"], strict=True):
-        arr = np.frombuffer(p, dtype=np.uint8).reshape(int(h), int(w), -1)
-        if arr.shape != (spec.height, spec.width, spec.channels):
-            raise InvalidInputError(
-                f"reference images are {arr.shape}, the model expects {(spec.height, spec.width, spec.channels)}"
-            )
-        images.append(arr)
-    return np.stack(images).astype("float32") / spec.scale
-
-
 def _sample(rows: np.ndarray, limit: int) -> np.ndarray:
     if len(rows) <= limit:
         return rows
@@ -413,50 +398,6 @@ def _tree_explainer(model: Any) -> Any:
     except Exception as exc:  # e.g. boosting variants shap does not parse: use the agnostic path
         log.info("TreeExplainer refused %s: %s", type(estimator).__name__, exc)
         return None
-
-
-@dataclass(frozen=True)
-class LoggedRequest:
-    """A served tabular request read back from the prediction log."""
-
-    request_id: str
-    model: str
-    version: int
-    arm: str
-    rows: pd.DataFrame
-
-
-def logged_request(store: Any, request_id: str, model: str | None = None) -> LoggedRequest:
-    """The input rows of a served predict request, by its ``request_id``.
-
-    Raises:
-        RequestNotFoundError: no served request has this id (for ``model``, when given).
-        InvalidInputError: the request was not a tabular prediction.
-    """
-    import json
-
-    import sqlalchemy as sa
-
-    from core.errors import RequestNotFoundError
-    from core.store import predictions
-
-    request_id = request_id.strip()
-    if not request_id or len(request_id) > 64:
-        raise InvalidInputError("a request id is 1 to 64 characters (the `request_id` of a predict answer)")
-    with store.engine.connect() as conn:
-        row = conn.execute(
-            sa.select(predictions.c.model, predictions.c.version, predictions.c.arm, predictions.c.inputs).where(
-                predictions.c.request_id == request_id
-            )
-        ).first()
-    if row is None or (model is not None and row.model != model):
-        where = f" for {model!r}" if model else ""
-        raise RequestNotFoundError(f"no served request{where} has id {request_id!r}")
-    payload = json.loads(row.inputs)
-    if "columns" not in payload or "data" not in payload:
-        raise InvalidInputError(f"request {request_id!r} was not a tabular prediction; nothing to explain here")
-    rows = pd.DataFrame(payload["data"], columns=payload["columns"])
-    return LoggedRequest(request_id, row.model, int(row.version), row.arm, rows)
 
 
 class ExplainerCache:

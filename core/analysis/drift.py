@@ -8,20 +8,18 @@ returns a typed report. Adding a test means one small function in :data:`NUMERIC
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 from scipy import special, stats
 from scipy.spatial.distance import jensenshannon
 
 from core.errors import InvalidInputError
-from core.store import Store, predictions
+from core.names import TARGET
+from core.registry.reference import load_version_frame
 
 KS_EXACT_MAX_N = 10_000  # scipy's 'auto' switches from the exact to the asymptotic p-value here
 PSI_EPS = 1e-4
@@ -393,41 +391,11 @@ def drift_by_segment(
     return pd.DataFrame(rows, columns=["segment", "rows", "drift_share", "dataset_drift", "drifted"])
 
 
-def logged_inputs(store: Store, model: str, since: datetime | None = None, limit: int | None = None) -> pd.DataFrame:
-    """Tabular inputs served for ``model`` from the prediction log: one row per input row, with
-    ``at``, ``arm``, ``version`` and ``predicted`` beside the features (newest ``limit`` requests)."""
-    query = sa.select(
-        predictions.c.at, predictions.c.arm, predictions.c.version, predictions.c.inputs, predictions.c.outputs
-    ).where(predictions.c.model == model, predictions.c.status == "ok", predictions.c.arm != "shadow")
-    if since is not None:
-        query = query.where(predictions.c.at >= since)
-    query = query.order_by(predictions.c.at.desc())
-    if limit is not None:
-        query = query.limit(limit)
-    with store.engine.connect() as conn:
-        records = conn.execute(query).all()
-    frames = []
-    for at, arm, version, inputs, outputs in records:
-        payload, labels = json.loads(inputs), json.loads(outputs)
-        if "columns" not in payload:
-            continue
-        part = pd.DataFrame(payload["data"], columns=payload["columns"])
-        part.insert(0, "at", at)
-        part["arm"], part["version"], part["predicted"] = arm, version, [str(v) for v in labels[: len(part)]]
-        frames.append(part)
-    if not frames:
-        return pd.DataFrame(columns=["at", "arm", "version", "predicted"])
-    frame = pd.concat(frames, ignore_index=True).sort_values("at", ignore_index=True)
-    frame["at"] = pd.to_datetime(frame["at"], utc=True)
-    return frame
-
-
 LOG_COLUMNS = ("at", "arm", "version", "predicted")
 
 
 def fit_for_version(registry: object, model: str, version: int, **params: object) -> DriftDetector:
     """A detector fitted on the reference data stored with ``model`` v``version`` (target excluded)."""
-    from core.reference import TARGET, load_version_frame
 
     reference = load_version_frame(registry, model, version, "reference")  # type: ignore[arg-type]
     return DriftDetector(**params).fit(reference.drop(columns=[TARGET], errors="ignore"))  # type: ignore[arg-type]

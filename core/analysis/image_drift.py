@@ -13,8 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.drift import DriftDetector, DriftReport
+from core.analysis.drift import DriftDetector, DriftReport
 from core.errors import InvalidInputError
+from core.runtime.images import preprocess
+from core.store.db import Store
+from core.store.log_reads import logged_input_fields
 
 STAT_COLUMNS = ("brightness", "contrast", "sharpness", "width", "height")
 
@@ -115,7 +118,6 @@ class ImageDriftDetector:
 
     def fit(self, images: list[Any], handle: Any) -> ImageDriftDetector:
         """Learn the statistics and embeddings of reference ``images`` (PIL) for ``handle``'s model."""
-        from core.images import preprocess
 
         if not images:
             raise InvalidInputError("no reference images")
@@ -133,7 +135,6 @@ class ImageDriftDetector:
 
     def compare_embeddings(self, images: list[Any]) -> MMDResult:
         """MMD test of the penultimate-layer embeddings."""
-        from core.images import preprocess
 
         batch = np.stack([preprocess(img, self.handle_.input_spec) for img in images])
         return mmd_test(self.embeddings_, embed(self.handle_.model, batch), self.permutations, seed=self.seed)
@@ -154,23 +155,6 @@ def reference_images(frame: pd.DataFrame, invert: bool = False) -> list[Any]:
     return images
 
 
-def logged_image_stats(store: Any, model: str, limit: int = 1000) -> pd.DataFrame:
+def logged_image_stats(store: Store, model: str, limit: int = 1000) -> pd.DataFrame:
     """Image statistics the classify route logged for ``model`` (newest ``limit`` requests)."""
-    import json
-
-    import sqlalchemy as sa
-
-    from core.store import predictions
-
-    query = (
-        sa.select(predictions.c.at, predictions.c.inputs)
-        .where(predictions.c.model == model, predictions.c.status == "ok", predictions.c.arm != "shadow")
-        .order_by(predictions.c.at.desc())
-        .limit(limit)
-    )
-    with store.engine.connect() as conn:
-        rows = conn.execute(query).all()
-    records = [{"at": at, **{k: json.loads(inputs).get(k) for k in STAT_COLUMNS}} for at, inputs in rows]
-    frame = pd.DataFrame(records, columns=["at", *STAT_COLUMNS]).dropna()
-    frame["at"] = pd.to_datetime(frame["at"], utc=True)
-    return frame.sort_values("at", ignore_index=True)
+    return logged_input_fields(store, model, STAT_COLUMNS, limit)

@@ -29,7 +29,7 @@ from core.errors import (
     RegistryUnavailableError,
     VersionNotFoundError,
 )
-from core.store import AliasMove, Store
+from core.store.db import AliasMove, Store
 
 T = TypeVar("T")
 

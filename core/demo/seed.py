@@ -6,29 +6,26 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-import numpy as np
-import pandas as pd
 
 from core import names
 from core.config import Settings
+from core.demo.datasets import DIGITS_SIZE, SEED, breast_cancer_split, digits_images, image_frame
+from core.demo.online import seed_online
+from core.edge.onnx_compile import compile_version
 from core.errors import RegistryUnavailableError
-from core.flavors import sklearn_skops
+from core.flavors import keras_model, sklearn_skops
 from core.flavors.keras_model import InputSpec
-from core.registry import Registry
+from core.names import TARGET
+from core.registry.facade import Registry
+from core.registry.registration import configure_mlflow, log_frames, tag_version
 
 log = logging.getLogger(__name__)
 
-SEED = 0
-TARGET = "target"
 BREAST_CANCER_VERSIONS = 3
 DIGITS_VERSIONS = 2
-DIGITS_SIZE = 28
 
 
 @dataclass(frozen=True)
@@ -40,31 +37,6 @@ class SeedResult:
     skipped: bool
     champion: int | None
     challenger: int | None
-
-
-def configure_mlflow(settings: Settings) -> str:
-    """Point the ``mlflow`` fluent API at our registry; return the demo experiment's id.
-
-    With a local database the experiment's artifacts go under ``MODELOPS_HOME`` instead
-    of ``./mlruns`` of whatever directory the process runs in.
-    """
-    import mlflow
-
-    settings.ensure_home()
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    mlflow.set_registry_uri(settings.tracking_uri)
-    experiment = mlflow.get_experiment_by_name(names.EXPERIMENT)
-    if experiment is None:
-        local = settings.tracking_uri.startswith("sqlite:")
-        experiment_id = mlflow.create_experiment(
-            names.EXPERIMENT,
-            artifact_location=settings.artifact_root.as_uri() if local else None,
-        )
-    else:
-        experiment_id = experiment.experiment_id
-    # Runs started without an explicit experiment must not fall into "Default" (./mlruns).
-    mlflow.set_experiment(experiment_id=experiment_id)
-    return experiment_id
 
 
 def seed_demo(
@@ -144,30 +116,8 @@ def _set_demo_aliases(registry: Registry, model: str, progress: Callable[[str], 
 
 
 def _seed_online(experiment_id: str, registry: Registry) -> list[int]:
-    from core.online import seed_online
 
     return seed_online(experiment_id, registry)
-
-
-def breast_cancer_split() -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
-    """The fixed train/held-out split of scikit-learn's breast-cancer data."""
-    from sklearn.datasets import load_breast_cancer
-    from sklearn.model_selection import train_test_split
-
-    data = load_breast_cancer(as_frame=True)
-    X, y = data.data.astype("float64"), data.target.astype("int64")
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y, random_state=SEED)
-    return X_train, X_test, y_train, y_test
-
-
-def _log_frames(frames: dict[str, pd.DataFrame]) -> None:
-    import mlflow
-
-    with tempfile.TemporaryDirectory() as tmp:
-        for file_name, frame in frames.items():
-            path = Path(tmp) / file_name
-            frame.to_parquet(path, index=False)
-            mlflow.log_artifact(str(path), artifact_path=names.REFERENCE_DIR)
 
 
 def _seed_breast_cancer(experiment_id: str, registry: Registry) -> list[int]:
@@ -218,7 +168,7 @@ def _seed_breast_cancer(experiment_id: str, registry: Registry) -> list[int]:
                     "roc_auc": float(roc_auc_score(y_test, proba)),
                 }
             )
-            _log_frames(
+            log_frames(
                 {
                     "reference.parquet": X_train.assign(**{TARGET: y_train.values}),
                     "holdout.parquet": X_test.assign(**{TARGET: y_test.values}),
@@ -231,36 +181,12 @@ def _seed_breast_cancer(experiment_id: str, registry: Registry) -> list[int]:
                 registered_model_name=names.BREAST_CANCER,
             )
             version = int(info.registered_model_version)
-            _tag_version(registry, names.BREAST_CANCER, version, "sklearn", kind, description)
+            tag_version(registry, names.BREAST_CANCER, version, "sklearn", kind, description)
             created.append(version)
-    from core.flavors.onnx_compile import compile_version
 
     for version in created:  # after the runs end: the build is logged into each version's run
         compile_version(registry, names.BREAST_CANCER, version)
     return created
-
-
-def digits_images() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Scikit-learn's 8×8 digits upscaled to 28×28 uint8 images, split train/held-out."""
-    from PIL import Image
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    digits = load_digits()
-    images = np.stack(
-        [
-            np.asarray(
-                Image.fromarray((img * (255.0 / 16.0)).astype(np.uint8)).resize(
-                    (DIGITS_SIZE, DIGITS_SIZE), Image.Resampling.BILINEAR
-                )
-            )
-            for img in digits.images
-        ]
-    )
-    X_train, X_test, y_train, y_test = train_test_split(
-        images, digits.target.astype("int64"), test_size=0.25, stratify=digits.target, random_state=SEED
-    )
-    return X_train, X_test, y_train, y_test
 
 
 def _seed_digits(experiment_id: str, registry: Registry) -> list[int]:
@@ -301,15 +227,13 @@ def _seed_digits(experiment_id: str, registry: Registry) -> list[int]:
             _, accuracy = model.evaluate(x_test, y_test, verbose=0)
             mlflow.log_params({"filters": ",".join(map(str, filters)), "epochs": epochs, "batch_size": 64})
             mlflow.log_metrics({"accuracy": float(accuracy)})
-            _log_frames(
+            log_frames(
                 {
-                    "reference.parquet": _image_frame(X_train, y_train),
-                    "holdout.parquet": _image_frame(X_test, y_test),
+                    "reference.parquet": image_frame(X_train, y_train),
+                    "holdout.parquet": image_frame(X_test, y_test),
                 }
             )
             from mlflow.models import infer_signature
-
-            from core.flavors import keras_model
 
             info = keras_model.log_model(
                 model,
@@ -318,26 +242,6 @@ def _seed_digits(experiment_id: str, registry: Registry) -> list[int]:
                 registered_model_name=names.DIGITS,
             )
             version = int(info.registered_model_version)
-            _tag_version(registry, names.DIGITS, version, "keras", kind, description)
+            tag_version(registry, names.DIGITS, version, "keras", kind, description)
             created.append(version)
     return created
-
-
-def _image_frame(images: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
-    """Images as one row each: flattened pixels in ``pixels`` (bytes), shape, and the label."""
-    return pd.DataFrame(
-        {
-            "pixels": [img.tobytes() for img in images],
-            "height": images.shape[1],
-            "width": images.shape[2],
-            TARGET: labels,
-        }
-    )
-
-
-def _tag_version(registry: Registry, model: str, version: int, flavor: str, kind: str, description: str) -> None:
-    client = registry.client
-    client.set_model_version_tag(model, str(version), names.TAG_FLAVOR, flavor)
-    client.set_model_version_tag(model, str(version), names.TAG_KIND, kind)
-    client.update_model_version(model, str(version), description=description)
-    client.set_registered_model_tag(model, "modelops.demo", "true")

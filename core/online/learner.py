@@ -18,26 +18,24 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 
 from core import names
 from core.errors import InvalidInputError
-from core.handles import ModelHandle
-from core.reference import TARGET
-from core.store import AliasMove, Store, online_updates
+from core.names import TARGET
+from core.online.candidates import register_candidate
+from core.online.gate import GateDecision, gate, holdout_metrics
+from core.registry.reference import load_version_frame
+from core.runtime.handles import ModelHandle
+from core.store.events import record_event
 
 log = logging.getLogger(__name__)
 
 SEED = 0
-INITIAL_ROWS = 80  # the seeded v1 sees only these, so live labels have something to teach it
-INITIAL_EPOCHS = 5
-AUTO_ROLLBACK_ACTOR = "modelops-auto-rollback"
 
 
 @dataclass(frozen=True)
@@ -87,46 +85,6 @@ def partial_fit(model: Any, X: pd.DataFrame, y: np.ndarray, classes: list[Any]) 
         step.partial_fit(data)
         data = step.transform(data)
     model.steps[-1][1].partial_fit(data, y, classes=classes)
-
-
-def holdout_metrics(proba: np.ndarray, classes: list[Any], truth: np.ndarray) -> dict[str, float]:
-    """Accuracy (and F1 / ROC AUC for binary models) of class probabilities on held-out labels."""
-    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
-
-    predicted = np.asarray(classes)[np.argmax(proba, axis=1)]
-    metrics = {"accuracy": float(accuracy_score(truth, predicted))}
-    if len(classes) == 2 and len(set(truth.tolist())) == 2:
-        metrics["f1"] = float(f1_score(truth, predicted, pos_label=classes[1]))
-        metrics["roc_auc"] = float(roc_auc_score(truth == classes[1], proba[:, 1]))
-    return metrics
-
-
-@dataclass(frozen=True)
-class GateDecision:
-    """What the gate said about one candidate."""
-
-    accepted: bool
-    candidate_accuracy: float
-    champion_accuracy: float
-    champion_version: int
-    margin_points: float
-    rows: int
-    reason: str
-    metrics: dict[str, float] = field(default_factory=dict)
-
-
-def gate(
-    candidate_accuracy: float, champion_accuracy: float, champion_version: int, margin_points: float, rows: int
-) -> GateDecision:
-    """Accept a candidate not worse than the champion by more than ``margin_points``."""
-    gap = 100.0 * (candidate_accuracy - champion_accuracy)
-    accepted = gap >= -margin_points - 1e-9
-    verdict = "passes" if accepted else "fails"
-    reason = (
-        f"candidate accuracy {candidate_accuracy:.4f} vs champion v{champion_version} {champion_accuracy:.4f} "
-        f"({gap:+.2f} points, allowed −{margin_points:g}): {verdict} the gate after {rows} rows"
-    )
-    return GateDecision(accepted, candidate_accuracy, champion_accuracy, champion_version, margin_points, rows, reason)
 
 
 @dataclass(frozen=True)
@@ -344,7 +302,6 @@ class OnlineLearner:
         return result
 
     def _holdout_frame(self, version: int) -> pd.DataFrame:
-        from core.reference import load_version_frame
 
         if version not in self._holdout:
             self._holdout[version] = load_version_frame(self.registry, self.model_name, version, "holdout")
@@ -381,223 +338,3 @@ def update_json(update: UpdateResult) -> dict[str, Any]:
         "margin_points": d.margin_points,
         "reason": d.reason,
     }
-
-
-def register_candidate(
-    registry: Any, settings: Any, model: str, candidate: Any, parent: int, decision: GateDecision, actor: str
-) -> int:
-    """Log the candidate as a new version of ``model`` with its parent's reference data; returns the version."""
-    import tempfile
-    from pathlib import Path
-
-    import mlflow
-    from mlflow.artifacts import download_artifacts
-    from mlflow.models import infer_signature
-
-    from core.demo import configure_mlflow
-    from core.flavors import sklearn_skops
-    from core.flavors.onnx_compile import compile_version
-
-    experiment = configure_mlflow(settings)
-    parent_info = registry.get_version(model, parent)
-    with tempfile.TemporaryDirectory() as tmp:
-        frames = {}
-        for which in ("reference", "holdout"):
-            path = download_artifacts(
-                run_id=parent_info.run_id,
-                artifact_path=f"{names.REFERENCE_DIR}/{which}.parquet",
-                tracking_uri=registry.tracking_uri,
-                dst_path=tmp,
-            )
-            frames[which] = Path(path)
-        reference = pd.read_parquet(frames["reference"])
-        features = reference.drop(columns=[TARGET])
-        with mlflow.start_run(experiment_id=experiment, run_name=f"{model}-online-from-v{parent}"):
-            mlflow.log_params(
-                {"parent_version": parent, "rows": decision.rows, "margin_points": decision.margin_points}
-            )
-            mlflow.log_metrics(decision.metrics)
-            for path in frames.values():
-                mlflow.log_artifact(str(path), artifact_path=names.REFERENCE_DIR)
-            info = sklearn_skops.log_model(
-                candidate,
-                signature=infer_signature(features, candidate.predict(features)),
-                input_example=features.head(3),
-                registered_model_name=model,
-            )
-    version = int(info.registered_model_version)
-    client = registry.client
-    for key, value in {
-        names.TAG_FLAVOR: "sklearn",
-        names.TAG_KIND: "sgd-online",
-        names.TAG_ONLINE: "true",
-        names.TAG_ONLINE_PARENT: str(parent),
-        names.TAG_ONLINE_ROWS: str(decision.rows),
-    }.items():
-        client.set_model_version_tag(model, str(version), key, value)
-    client.update_model_version(
-        model, str(version), description=f"partial_fit update of v{parent} with {decision.rows} labelled rows"
-    )
-    compile_version(registry, model, version)  # ONNX when it verifies; the service falls back otherwise
-    log.info("%s: registered v%s from v%s (%s rows) by %s", model, version, parent, decision.rows, actor)
-    return version
-
-
-def record_event(store: Store, model: str, event: str, **values: Any) -> None:
-    """Append one online-learning event to the store."""
-    with store.engine.begin() as conn:
-        conn.execute(online_updates.insert().values(model=model, at=datetime.now(UTC), event=event, **values))
-
-
-def updates_frame(store: Store, model: str, limit: int = 500) -> pd.DataFrame:
-    """Online-learning events of ``model``, oldest first (the newest ``limit``)."""
-    columns = [c.name for c in online_updates.columns if c.name not in ("id", "model")]
-    query = (
-        sa.select(*[online_updates.c[c] for c in columns])
-        .where(online_updates.c.model == model)
-        .order_by(online_updates.c.id.desc())
-        .limit(limit)
-    )
-    with store.engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
-    if frame.empty:
-        return frame
-    frame["at"] = pd.to_datetime(frame["at"], utc=True)
-    return frame.iloc[::-1].reset_index(drop=True)
-
-
-@dataclass(frozen=True)
-class RollbackCheck:
-    """The live comparison behind an automatic rollback decision."""
-
-    model: str
-    version: int
-    predecessor: int
-    labels: int
-    accuracy: float
-    predecessor_labels: int
-    predecessor_accuracy: float
-    threshold_points: float
-
-    @property
-    def gap_points(self) -> float:
-        """How far the new version is below its predecessor, in points (negative: above)."""
-        return 100.0 * (self.predecessor_accuracy - self.accuracy)
-
-    @property
-    def should_roll_back(self) -> bool:
-        """True when the gap exceeds the threshold."""
-        return self.gap_points > self.threshold_points
-
-    def reason(self) -> str:
-        """The sentence the alias history records."""
-        return (
-            f"automatic rollback: live accuracy of v{self.version} {self.accuracy:.3f} over {self.labels} labels is "
-            f"{self.gap_points:.1f} points below v{self.predecessor}'s {self.predecessor_accuracy:.3f} over "
-            f"{self.predecessor_labels} labels (threshold {self.threshold_points:g})"
-        )
-
-
-def live_comparison(registry: Any, model: str, min_labels: int, threshold_points: float) -> RollbackCheck | None:
-    """The newly promoted champion's live accuracy against its predecessor's, or ``None``.
-
-    ``None`` when the champion's last move was not a promotion, the alias has since moved
-    outside ModelOps, or either version has fewer than ``min_labels`` labelled requests
-    (the predecessor's counted before the promotion, the champion's after).
-    """
-    from core.ab import load_outcomes
-
-    moves = registry.history(model, alias=names.CHAMPION, limit=1)
-    if not moves or moves[0].action != "promote" or moves[0].from_version is None:
-        return None
-    last: AliasMove = moves[0]
-    if registry.resolve_alias(model, names.CHAMPION) != last.to_version:
-        return None
-    outcomes = load_outcomes(registry.store, model)
-    if outcomes.empty:
-        return None
-    labelled = outcomes[outcomes["correct"].notna() & (outcomes["arm"] != "shadow")]
-    promoted_at = pd.Timestamp(last.at)
-    promoted_at = promoted_at.tz_localize("UTC") if promoted_at.tzinfo is None else promoted_at
-    new = labelled[(labelled["version"] == last.to_version) & (labelled["at"] >= promoted_at)]
-    old = labelled[(labelled["version"] == last.from_version) & (labelled["at"] < promoted_at)]
-    if len(new) < min_labels or len(old) < min_labels:
-        return None
-    return RollbackCheck(
-        model,
-        last.to_version,
-        last.from_version,
-        len(new),
-        float(new["correct"].astype(bool).mean()),
-        len(old),
-        float(old["correct"].astype(bool).mean()),
-        threshold_points,
-    )
-
-
-def check_auto_rollback(
-    registry: Any, model: str, min_labels: int, threshold_points: float, actor: str = AUTO_ROLLBACK_ACTOR
-) -> AliasMove | None:
-    """Roll the champion back if a newly promoted version does worse live than its predecessor."""
-    check = live_comparison(registry, model, min_labels, threshold_points)
-    if check is None or not check.should_roll_back:
-        return None
-    move = registry.rollback(model, actor=actor, reason=check.reason())
-    record_event(
-        registry.store,
-        model,
-        "rollback",
-        parent_version=check.version,
-        new_version=move.to_version,
-        rows=check.labels,
-        candidate_accuracy=check.accuracy,
-        champion_version=check.predecessor,
-        champion_accuracy=check.predecessor_accuracy,
-        reason=check.reason(),
-        actor=actor,
-    )
-    return move
-
-
-def seed_online(experiment_id: str, registry: Any) -> list[int]:
-    """Register v1 of the online demo model: fitted by ``partial_fit`` on the first rows only."""
-    import mlflow
-    from mlflow.models import infer_signature
-
-    from core.demo import _log_frames, _tag_version, breast_cancer_split
-    from core.flavors import sklearn_skops
-    from core.flavors.onnx_compile import compile_version
-
-    X_train, X_test, y_train, y_test = breast_cancer_split()
-    model = new_online_model()
-    for _ in range(INITIAL_EPOCHS):
-        partial_fit(model, X_train.iloc[:INITIAL_ROWS], y_train.iloc[:INITIAL_ROWS].to_numpy(), [0, 1])
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"{names.BREAST_CANCER_ONLINE}-sgd"):
-        metrics = holdout_metrics(model.predict_proba(X_test), [0, 1], y_test.to_numpy())
-        mlflow.log_params({"rows": INITIAL_ROWS, "epochs": INITIAL_EPOCHS, "loss": "log_loss", "alpha": 1e-4})
-        mlflow.log_metrics(metrics)
-        _log_frames(
-            {
-                "reference.parquet": X_train.assign(**{TARGET: y_train.values}),
-                "holdout.parquet": X_test.assign(**{TARGET: y_test.values}),
-            }
-        )
-        info = sklearn_skops.log_model(
-            model,
-            signature=infer_signature(X_train, model.predict(X_train)),
-            input_example=X_train.head(3),
-            registered_model_name=names.BREAST_CANCER_ONLINE,
-        )
-    version = int(info.registered_model_version)
-    _tag_version(
-        registry,
-        names.BREAST_CANCER_ONLINE,
-        version,
-        "sklearn",
-        "sgd-online",
-        f"Scaler + logistic SGD fitted by partial_fit on the first {INITIAL_ROWS} training rows; "
-        "POST /v1/models/breast-cancer-online/train teaches it more.",
-    )
-    registry.client.set_model_version_tag(names.BREAST_CANCER_ONLINE, str(version), names.TAG_ONLINE, "true")
-    compile_version(registry, names.BREAST_CANCER_ONLINE, version)
-    return [version]

@@ -7,19 +7,18 @@ does not inflate false positives however often the dashboard is watched.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 from scipy import stats
 
 from core import names
 from core.labels import as_label_of, labels_match
-from core.store import Store, feedback, predictions
+from core.store.db import Store
+from core.store.log_reads import outcome_rows
 
 ALPHA = 0.05
 SRM_ALPHA = 0.001  # the usual threshold: a sample-ratio mismatch is a bug, not noise
@@ -124,55 +123,21 @@ def load_outcomes(store: Store, model: str, since: datetime | None = None) -> pd
     """Served requests of ``model`` with their feedback, oldest first.
 
     Columns: ``request_id, at, version, arm, latency_ms, status, predicted, label, correct``;
-    ``label``/``correct`` are missing until feedback arrives (the last label given wins).
+    ``label``/``correct`` are missing until feedback arrives (the last label given wins). Labels
+    are in the model's own type (see :mod:`core.labels`), so ``correct`` never compares 0 with 0.0.
     """
-    latest = (
-        sa.select(feedback.c.request_id, sa.func.max(feedback.c.id).label("fid"))
-        .group_by(feedback.c.request_id)
-        .subquery()
-    )
-    query = (
-        sa.select(
-            predictions.c.request_id,
-            predictions.c.at,
-            predictions.c.version,
-            predictions.c.arm,
-            predictions.c.latency_ms,
-            predictions.c.status,
-            predictions.c.outputs,
-            feedback.c.label,
-        )
-        .select_from(
-            predictions.outerjoin(latest, latest.c.request_id == predictions.c.request_id).outerjoin(
-                feedback, feedback.c.id == latest.c.fid
-            )
-        )
-        .where(predictions.c.model == model)
-        .order_by(predictions.c.at)
-    )
-    if since is not None:
-        query = query.where(predictions.c.at >= since)
-    with store.engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(query).mappings().all())
-    columns = ["request_id", "at", "version", "arm", "latency_ms", "status", "predicted", "label", "correct"]
+    frame = outcome_rows(store, model, since)
     if frame.empty:
-        return pd.DataFrame(columns=columns)
-    frame["at"] = pd.to_datetime(frame["at"], utc=True)
-    frame["predicted"] = [_first(json.loads(o)) for o in frame.pop("outputs")]
+        return frame.assign(correct=pd.Series(dtype="boolean"))
     # object dtype: a column of ints with a missing label must not turn into floats (0 -> 0.0).
-    labels = [json.loads(v) if isinstance(v, str) else None for v in frame["label"]]
-    typed = [as_label_of(p, lbl) for p, lbl in zip(frame["predicted"], labels, strict=True)]
+    typed = [as_label_of(p, lbl) for p, lbl in zip(frame["predicted"], frame["label"], strict=True)]
     frame["label"] = pd.Series(typed, index=frame.index, dtype=object)
     frame["correct"] = pd.Series(
         [labels_match(p, lbl) for p, lbl in zip(frame["predicted"], frame["label"], strict=True)],
         index=frame.index,
         dtype="boolean",
     )
-    return frame[columns]
-
-
-def _first(value: object) -> object:
-    return value[0] if isinstance(value, list) and value else value
+    return frame
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ from pathlib import Path
 from core import names
 from core.config import Settings
 from core.errors import InvalidInputError
+from core.flavors import keras_model
 from core.flavors.keras_model import InputSpec
-from core.registry import Registry
+from core.registry.facade import Registry
+from core.registry.registration import configure_mlflow
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,6 @@ def register_keras(
     """
     import keras
     import mlflow
-
-    from core.demo import configure_mlflow
-    from core.flavors import keras_model
 
     if not model_path.is_file():
         raise InvalidInputError(f"model file {str(model_path)!r} does not exist")

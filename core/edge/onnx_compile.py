@@ -9,7 +9,6 @@ service uses the build only when the record passes its thresholds.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,13 +17,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-ONNX_DIR = "onnx"
-ONNX_FILE = "model.onnx"
-RECORD_FILE = "verification.json"
-TAG_STATUS = "modelops.onnx.status"
-TAG_REASON = "modelops.onnx.reason"
-TAG_MAX_DIFF = "modelops.onnx.max_proba_diff"
-TAG_AGREEMENT = "modelops.onnx.label_agreement"
+from core.flavors import sklearn_skops
+from core.names import TARGET
+from core.registry.reference import load_version_frame
+from core.runtime.onnx import (
+    ONNX_DIR,
+    ONNX_FILE,
+    RECORD_FILE,
+    TAG_AGREEMENT,
+    TAG_MAX_DIFF,
+    TAG_REASON,
+    TAG_STATUS,
+    proba_fn,
+    session,
+    thresholds,
+)
 
 
 @dataclass(frozen=True)
@@ -38,14 +45,6 @@ class Verification:
     reason: str = ""
 
 
-def thresholds() -> tuple[float, float]:
-    """``(min label agreement, max probability difference)`` from the environment."""
-    return (
-        float(os.environ.get("MODELOPS_ONNX_MIN_LABEL_AGREEMENT", "1.0")),
-        float(os.environ.get("MODELOPS_ONNX_MAX_PROBA_DIFF", "1e-5")),
-    )
-
-
 def compile_model(model: Any, n_features: int) -> bytes:
     """ONNX bytes of ``model`` (float32 input ``input``, outputs ``label`` and ``probabilities``)."""
     from skl2onnx import to_onnx
@@ -55,26 +54,6 @@ def compile_model(model: Any, n_features: int) -> bytes:
         model, initial_types=[("input", FloatTensorType([None, n_features]))], options={id(model): {"zipmap": False}}
     )
     return onx.SerializeToString()
-
-
-def session(onnx_bytes: bytes) -> Any:
-    """An ONNX Runtime session using one thread (serving calls are small and frequent)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
-
-
-def proba_fn(sess: Any) -> Any:
-    """``matrix -> probabilities`` through ``sess``."""
-
-    def proba(matrix: np.ndarray) -> np.ndarray:
-        (out,) = sess.run(["probabilities"], {"input": np.ascontiguousarray(matrix, dtype=np.float32)})
-        return out.astype(np.float64)
-
-    return proba
 
 
 def compile_and_verify(model: Any, reference: pd.DataFrame) -> tuple[bytes | None, Verification]:
@@ -109,9 +88,6 @@ def compile_version(registry: Any, model_name: str, version: int) -> Verificatio
     """Compile and verify a registered scikit-learn version; store the build and record on it."""
     from mlflow import MlflowClient
 
-    from core.flavors import sklearn_skops
-    from core.reference import TARGET, load_version_frame
-
     info = registry.get_version(model_name, version)
     model = sklearn_skops.load_model(f"models:/{model_name}/{version}")
     reference = load_version_frame(registry, model_name, version, "reference").drop(columns=[TARGET], errors="ignore")
@@ -131,24 +107,3 @@ def compile_version(registry: Any, model_name: str, version: int) -> Verificatio
     ):
         client.set_model_version_tag(model_name, str(version), tag, value)
     return record
-
-
-def load_verified(tracking_uri: str, model_name: str, version: int, tags: dict[str, str]) -> tuple[Any, str]:
-    """``(proba function, reason)`` for a build that passes today's thresholds, else ``(None, reason)``."""
-    if os.environ.get("MODELOPS_ONNX", "1") == "0":
-        return None, "ONNX serving disabled (MODELOPS_ONNX=0)"
-    status = tags.get(TAG_STATUS)
-    if status is None:
-        return None, f"no ONNX build; run `python -m core compile --model {model_name} --version {version}`"
-    if status != "passed":
-        return None, f"ONNX build {status}: {tags.get(TAG_REASON, '')}"
-    min_agreement, max_diff = thresholds()
-    agreement, diff = float(tags.get(TAG_AGREEMENT, "nan")), float(tags.get(TAG_MAX_DIFF, "nan"))
-    if not (agreement >= min_agreement and diff <= max_diff):
-        return None, f"ONNX verification (agreement {agreement:.4%}, diff {diff:.1e}) misses today's thresholds"
-    from mlflow import MlflowClient
-    from mlflow.artifacts import download_artifacts
-
-    run_id = MlflowClient(tracking_uri, tracking_uri).get_model_version(model_name, str(version)).run_id
-    path = download_artifacts(run_id=run_id, artifact_path=f"{ONNX_DIR}/{ONNX_FILE}", tracking_uri=tracking_uri)
-    return proba_fn(session(Path(path).read_bytes())), f"verified: agreement {agreement:.2%}, max diff {diff:.1e}"

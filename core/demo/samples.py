@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.demo.datasets import digits_images
+
 SAMPLE_DIR = "samples"
 DIGIT_SAMPLES = 12
 SAMPLE_SIZE = 112
@@ -18,8 +20,6 @@ SAMPLE_SIZE = 112
 def ensure_samples(home: Path) -> list[Path]:
     """The sample PNGs (written on first call), sorted by name."""
     from PIL import Image, ImageDraw
-
-    from core.demo import digits_images
 
     folder = home / SAMPLE_DIR
     existing = sorted(folder.glob("*.png"))

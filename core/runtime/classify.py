@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InvalidInputError
-from core.handles import ModelHandle
-from core.images import DEFAULT_MAX_PIXELS, decode_image, preprocess
+from core.runtime.handles import ModelHandle
+from core.runtime.images import DEFAULT_MAX_PIXELS, decode_image, preprocess
 
 BATCH_SIZE = 32
 

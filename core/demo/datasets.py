@@ -1,0 +1,59 @@
+"""The demo's data, all shipped inside scikit-learn (nothing is downloaded)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.names import TARGET
+
+SEED = 0
+
+
+DIGITS_SIZE = 28
+
+
+def breast_cancer_split() -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
+    """The fixed train/held-out split of scikit-learn's breast-cancer data."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    data = load_breast_cancer(as_frame=True)
+    X, y = data.data.astype("float64"), data.target.astype("int64")
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y, random_state=SEED)
+    return X_train, X_test, y_train, y_test
+
+
+def digits_images() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Scikit-learn's 8×8 digits upscaled to 28×28 uint8 images, split train/held-out."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    images = np.stack(
+        [
+            np.asarray(
+                Image.fromarray((img * (255.0 / 16.0)).astype(np.uint8)).resize(
+                    (DIGITS_SIZE, DIGITS_SIZE), Image.Resampling.BILINEAR
+                )
+            )
+            for img in digits.images
+        ]
+    )
+    X_train, X_test, y_train, y_test = train_test_split(
+        images, digits.target.astype("int64"), test_size=0.25, stratify=digits.target, random_state=SEED
+    )
+    return X_train, X_test, y_train, y_test
+
+
+def image_frame(images: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """Images as one row each: flattened pixels in ``pixels`` (bytes), shape, and the label."""
+    return pd.DataFrame(
+        {
+            "pixels": [img.tobytes() for img in images],
+            "height": images.shape[1],
+            "width": images.shape[2],
+            TARGET: labels,
+        }
+    )

@@ -1,0 +1,25 @@
+"""Model-input tensors from the data stored with a version."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.errors import InvalidInputError
+from core.runtime.handles import ModelHandle
+
+
+def reference_tensor(frame: pd.DataFrame, handle: ModelHandle) -> np.ndarray:
+    """Model-input images ``(n, h, w, c)`` from a demo-style reference frame (``pixels`` bytes)."""
+    spec = handle.input_spec
+    if spec is None or "pixels" not in frame.columns:
+        raise InvalidInputError("the reference data holds no images (a 'pixels' column)")
+    images = []
+    for p, h, w in zip(frame["pixels"], frame["height"], frame["width"], strict=True):
+        arr = np.frombuffer(p, dtype=np.uint8).reshape(int(h), int(w), -1)
+        if arr.shape != (spec.height, spec.width, spec.channels):
+            raise InvalidInputError(
+                f"reference images are {arr.shape}, the model expects {(spec.height, spec.width, spec.channels)}"
+            )
+        images.append(arr)
+    return np.stack(images).astype("float32") / spec.scale
