@@ -74,21 +74,6 @@ def empty_registry_notice() -> None:
     )
 
 
-def push_to_service(model: str, alias: str, version: int) -> str:
-    """Ask the service to reload after an alias move; say whether ``version`` is live."""
-    try:
-        served = resources.service_client().reload()
-    except ServiceUnreachableError as exc:
-        return f"The prediction service was not reloaded ({exc}); it follows the registry when it next polls."
-    finally:
-        resources.service_changed()
-    arm = (served.get(model) or {}).get("arms", {}).get(alias)
-    if arm and arm["version"] == version:
-        return f"Live on the prediction service: {model} {alias} serves v{version}."
-    error = (served.get(model) or {}).get("last_error")
-    return f"The service did not swap in v{version}" + (f": {error}" if error else ".")
-
-
 def service_panel(status: ServiceStatus) -> None:
     """Health of the prediction service and what each model's arms serve."""
     if not status.alive:

@@ -7,7 +7,7 @@ import streamlit as st
 from core import names
 from core.analysis.ab import ALPHA, analyse, sample_size_per_arm
 from core.plots import cumulative_accuracy_figure
-from dashboard import auth, components, resources, state
+from dashboard import actions, auth, components, resources, state
 
 st.title("A/B testing")
 components.flash()
@@ -85,10 +85,7 @@ with components.errors_as_messages():
     if user is None:
         st.caption(auth.refusal())
     if st.button(f"Promote challenger v{challenger} to champion", key="ab-promote", disabled=user is None):
-        move = resources.registry().promote(
+        st.session_state[state.FLASH] = actions.promote(
             name, challenger, names.CHAMPION, actor=user, reason=f"A/B: {report.verdict}"
         )
-        resources.registry_changed()
-        live = components.push_to_service(name, names.CHAMPION, move.to_version)
-        st.session_state[state.FLASH] = f"champion: v{move.from_version} → v{move.to_version}. {live}"
         st.rerun()

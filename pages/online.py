@@ -6,7 +6,7 @@ import streamlit as st
 from core import names
 from core.api.client import ServiceUnreachableError
 from core.plots import online_updates_figure
-from dashboard import auth, components, resources, state
+from dashboard import actions, auth, components, resources, state
 
 st.title("Online learning")
 components.flash()
@@ -78,12 +78,9 @@ with components.errors_as_messages():
             type="primary",
             help="the newest registered online version becomes champion",
         ):
-            move = resources.registry().promote(
+            st.session_state[state.FLASH] = actions.promote(
                 name, newest, names.CHAMPION, actor=user, reason="promoted from the Online learning page"
             )
-            resources.registry_changed()
-            live_note = components.push_to_service(name, names.CHAMPION, move.to_version)
-            st.session_state[state.FLASH] = f"champion: v{move.from_version} → v{move.to_version}. {live_note}"
             st.rerun()
         if d.button("Discard candidate", key="online-reset", disabled=user is None):
             reset = client.online_reset(name)

@@ -8,7 +8,7 @@ from core.errors import NoEarlierChampionError
 from core.plots import champion_timeline_figure, version_metrics_figure
 from core.registry.facade import history_frame, versions_frame
 from core.runtime.tflite import TAG_PREFIX
-from dashboard import auth, components, resources, state
+from dashboard import actions, auth, components, resources, state
 
 st.title("Registry")
 components.flash()
@@ -52,11 +52,7 @@ with components.errors_as_messages():
     if user is None:
         st.caption(auth.refusal())
     if cols[3].button("Promote", type="primary", key="promote", disabled=user is None):
-        move = registry.promote(name, version, alias, actor=user, reason=reason)
-        resources.registry_changed()
-        before = f"v{move.from_version}" if move.from_version else "none"
-        live = components.push_to_service(name, alias, move.to_version)
-        st.session_state[state.FLASH] = f"{alias}: {before} → v{move.to_version}. {live}"
+        st.session_state[state.FLASH] = actions.promote(name, version, alias, actor=user, reason=reason)
         st.rerun()
 
     st.subheader("Roll back")
@@ -79,10 +75,7 @@ with components.errors_as_messages():
                 yes, no = st.columns(2)
                 if yes.button("Confirm roll back", type="primary", key="rollback-confirm-button"):
                     st.session_state[state.CONFIRM_ROLLBACK] = False
-                    move = registry.rollback(name, actor=user, reason=why)
-                    resources.registry_changed()
-                    live = components.push_to_service(name, names.CHAMPION, move.to_version)
-                    st.session_state[state.FLASH] = f"champion: v{move.from_version} → v{move.to_version}. {live}"
+                    st.session_state[state.FLASH] = actions.roll_back(name, actor=user, reason=why)
                     st.rerun()
                 if no.button("Cancel", key="rollback-cancel"):
                     st.session_state[state.CONFIRM_ROLLBACK] = False

@@ -1,0 +1,45 @@
+"""Alias moves from the dashboard: write the registry, forget cached reads, tell the service.
+
+Every page that promotes or rolls back goes through :func:`promote` or :func:`roll_back`, so the
+sequence (move → cache cleared → service reloaded → one message saying what is live) is written once.
+"""
+
+from __future__ import annotations
+
+from core.api.client import ServiceUnreachableError
+from core.store.db import AliasMove
+from dashboard import resources
+
+
+def promote(model: str, version: int, alias: str, *, actor: str, reason: str = "") -> str:
+    """Point ``alias`` of ``model`` at ``version``; returns the message to show."""
+    move = resources.registry().promote(model, version, alias, actor=actor, reason=reason)
+    return _after_move(move)
+
+
+def roll_back(model: str, *, actor: str, reason: str = "") -> str:
+    """Move ``champion`` of ``model`` back to its previous version; returns the message to show."""
+    move = resources.registry().rollback(model, actor=actor, reason=reason)
+    return _after_move(move)
+
+
+def _after_move(move: AliasMove) -> str:
+    resources.registry_changed()
+    before = f"v{move.from_version}" if move.from_version else "none"
+    live = push_to_service(move.model, move.alias, move.to_version)
+    return f"{move.alias}: {before} → v{move.to_version}. {live}"
+
+
+def push_to_service(model: str, alias: str, version: int) -> str:
+    """Ask the service to reload after an alias move; say whether ``version`` is live."""
+    try:
+        served = resources.service_client().reload()
+    except ServiceUnreachableError as exc:
+        return f"The prediction service was not reloaded ({exc}); it follows the registry when it next polls."
+    finally:
+        resources.service_changed()
+    arm = (served.get(model) or {}).get("arms", {}).get(alias)
+    if arm and arm["version"] == version:
+        return f"Live on the prediction service: {model} {alias} serves v{version}."
+    error = (served.get(model) or {}).get("last_error")
+    return f"The service did not swap in v{version}" + (f": {error}" if error else ".")
