@@ -22,7 +22,7 @@ if ! podman image exists localhost/python:3.11-slim; then
   echo "making a python:3.11-slim stand-in with debootstrap"
   rm -rf "$WORK/rootfs" && mkdir -p "$WORK"
   debootstrap --variant=minbase --include=python3,python3-pip,python3-venv,ca-certificates,curl \
-    bookworm "$WORK/rootfs" http://deb.debian.org/debian
+    bookworm "$WORK/rootfs"
   ln -sf python3 "$WORK/rootfs/usr/bin/python"
   rm -f "$WORK"/rootfs/usr/lib/python3*/EXTERNALLY-MANAGED  # like the official image: pip installs allowed
   # This machine reaches PyPI through a TLS-inspecting proxy: the stand-in trusts what the host trusts.
