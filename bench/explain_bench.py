@@ -39,7 +39,7 @@ def main() -> None:
     import shap
 
     from core.analysis.explain import build_explainer
-    from core.plots import beeswarm_figure, dependence_figure, importance_figure
+    from core.plots.explain import beeswarm_figure, dependence_figure, importance_figure
     from core.registry.facade import Registry
     from core.registry.reference import load_version_frame
     from core.runtime.handles import load_handle

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core import names
 from core.analysis.ab import ALPHA, analyse, sample_size_per_arm
-from core.plots import cumulative_accuracy_figure
+from core.plots.traffic import cumulative_accuracy_figure
 from dashboard import actions, auth, components, resources, state
 
 st.title("A/B testing")

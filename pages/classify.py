@@ -3,7 +3,8 @@
 import streamlit as st
 
 from core.demo.samples import ensure_samples, sample_label
-from core.plots import saliency_figure, topk_figure
+from core.plots.explain import saliency_figure
+from core.plots.traffic import topk_figure
 from core.runtime.classify import classify_images, comparison_frame
 from dashboard import components, resources, state
 

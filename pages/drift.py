@@ -16,7 +16,7 @@ from core.analysis.drift import (
 )
 from core.errors import InvalidInputError
 from core.names import TARGET
-from core.plots import distribution_figure, drift_over_time_figure, ecdf_figure
+from core.plots.drift import distribution_figure, drift_over_time_figure, ecdf_figure
 from dashboard import components, resources, state
 
 WINDOWS = {"1 h": timedelta(hours=1), "24 h": timedelta(days=1), "7 days": timedelta(days=7), "all": None}

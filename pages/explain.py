@@ -6,13 +6,7 @@ import streamlit as st
 
 from core.analysis.explain import ImageExplainer, TabularExplainer
 from core.demo.samples import ensure_samples
-from core.plots import (
-    beeswarm_figure,
-    dependence_figure,
-    importance_figure,
-    saliency_figure,
-    waterfall_figure,
-)
+from core.plots.explain import beeswarm_figure, dependence_figure, importance_figure, saliency_figure, waterfall_figure
 from core.runtime.classify import prepare
 from core.store.log_reads import logged_request
 from dashboard import components, resources, state

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.edge.export import export_version
 from core.edge.reports import per_class_frame, report_frame
-from core.plots import export_report_figure
+from core.plots.lifecycle import export_report_figure
 from core.runtime.tflite import DEFAULT_MAX_DROP, MODES, TAG_PREFIX
 from dashboard import components, resources, state
 

@@ -5,7 +5,7 @@ import streamlit as st
 from core.analysis.drift import drift_over_time
 from core.analysis.image_drift import STAT_COLUMNS, logged_image_stats, stats_frame
 from core.errors import InvalidInputError
-from core.plots import distribution_figure, drift_over_time_figure
+from core.plots.drift import distribution_figure, drift_over_time_figure
 from core.runtime.images import decode_image
 from dashboard import components, resources, state
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 
 from core.analysis.monitoring import FREQUENCIES, class_mix, traffic_timeseries
-from core.plots import class_mix_figure, timeseries_figure
+from core.plots.traffic import class_mix_figure, timeseries_figure
 from dashboard import components, resources, state
 
 WINDOWS = {"15 min": timedelta(minutes=15), "1 h": timedelta(hours=1), "24 h": timedelta(days=1), "all": None}

@@ -5,7 +5,7 @@ import streamlit as st
 
 from core import names
 from core.api.client import ServiceUnreachableError
-from core.plots import online_updates_figure
+from core.plots.lifecycle import online_updates_figure
 from dashboard import actions, auth, components, resources, state
 
 st.title("Online learning")

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core import names
-from core.plots import HEADLINE_METRICS
+from core.plots.registry import HEADLINE_METRICS
 from core.registry.facade import history_frame
 from dashboard import components, resources
 

@@ -16,7 +16,7 @@ from core.analysis.explain import ImageExplainer, TabularExplainer, build_explai
 from core.config import Settings
 from core.errors import InvalidInputError, RequestNotFoundError
 from core.names import TARGET
-from core.plots import beeswarm_figure, dependence_figure, importance_figure, saliency_figure, waterfall_figure
+from core.plots.explain import beeswarm_figure, dependence_figure, importance_figure, saliency_figure, waterfall_figure
 from core.registry.facade import Registry
 from core.registry.reference import load_version_frame
 from core.runtime.handles import ModelHandle, load_handle

@@ -1,0 +1,100 @@
+"""Live traffic figures: cumulative A/B accuracy, requests over time, class mix, top-k."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from core.plots.style import ARM_COLORS, with_alpha
+
+
+def topk_figure(top: list[tuple[str, float]], title: str = "") -> go.Figure:
+    """Horizontal bars of the top-k classes, most probable on top."""
+    labels = [label for label, _ in top][::-1]
+    probs = [p for _, p in top][::-1]
+    fig = go.Figure(
+        go.Bar(
+            x=probs,
+            y=labels,
+            orientation="h",
+            text=[f"{p:.1%}" for p in probs],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:.4f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title={"text": title, "font": {"size": 14}},
+        xaxis={"range": [0, 1], "tickformat": ".0%"},
+        yaxis={"type": "category"},
+        margin={"t": 40 if title else 10, "b": 10, "l": 10, "r": 10},
+        height=60 + 34 * max(len(top), 1),
+    )
+    return fig
+
+
+def cumulative_accuracy_figure(cumulative: pd.DataFrame) -> go.Figure:
+    """Cumulative accuracy per arm over time with its Wilson 95% band."""
+    fig = go.Figure()
+    for arm, rows in cumulative.groupby("arm"):
+        color = ARM_COLORS.get(str(arm), "#1565c0")
+        fig.add_scatter(
+            x=rows["at"], y=rows["high"], mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip"
+        )
+        fig.add_scatter(
+            x=rows["at"],
+            y=rows["low"],
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor=with_alpha(color, 0.18),
+            showlegend=False,
+            hoverinfo="skip",
+        )
+        fig.add_scatter(
+            x=rows["at"],
+            y=rows["accuracy"],
+            mode="lines",
+            name=str(arm),
+            line={"color": color},
+            customdata=rows["n"],
+            hovertemplate="%{y:.3f} after %{customdata} labels<extra></extra>",
+        )
+    fig.update_layout(
+        yaxis={"title": "cumulative accuracy", "tickformat": ".0%"},
+        height=320,
+        margin={"t": 20, "b": 10, "l": 10, "r": 10},
+        legend={"orientation": "h"},
+    )
+    return fig
+
+
+def timeseries_figure(
+    frame: pd.DataFrame, columns: list[str], title: str, y_title: str, percent: bool = False
+) -> go.Figure:
+    """Lines of ``columns`` over ``at``."""
+    fig = go.Figure()
+    for column in columns:
+        fig.add_scatter(x=frame["at"], y=frame[column], mode="lines+markers", name=column)
+    fig.update_layout(
+        title={"text": title, "font": {"size": 14}},
+        height=260,
+        yaxis={"title": y_title, "tickformat": ".0%" if percent else None, "rangemode": "tozero"},
+        margin={"t": 40, "b": 10, "l": 10, "r": 10},
+        legend={"orientation": "h"},
+    )
+    return fig
+
+
+def class_mix_figure(mix: pd.DataFrame) -> go.Figure:
+    """Stacked shares of predicted classes over time."""
+    fig = go.Figure()
+    for label, rows in mix.groupby("predicted"):
+        fig.add_bar(x=rows["at"], y=rows["share"], name=str(label))
+    fig.update_layout(
+        barmode="stack",
+        title={"text": "Predicted-class mix", "font": {"size": 14}},
+        height=260,
+        yaxis={"tickformat": ".0%", "range": [0, 1]},
+        margin={"t": 40, "b": 10, "l": 10, "r": 10},
+    )
+    return fig
