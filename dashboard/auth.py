@@ -12,7 +12,7 @@ import os
 
 import streamlit as st
 
-from core.registry.facade import current_actor
+from core.registry.types import current_actor
 from dashboard import state
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}

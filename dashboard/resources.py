@@ -18,7 +18,8 @@ from core.analysis.explain import ImageExplainer, TabularExplainer, TabularExpla
 from core.analysis.image_drift import ImageDriftDetector, reference_images
 from core.api.client import ServiceClient, ServiceStatus
 from core.config import Settings
-from core.registry.facade import ModelSummary, Registry, VersionInfo
+from core.registry.facade import Registry
+from core.registry.types import ModelSummary, VersionInfo
 from core.runtime.handles import ModelHandle, load_handle
 from core.runtime.tflite import BuildReport, stored_build
 from core.store.db import AliasMove

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import names
 from core.plots.registry import HEADLINE_METRICS
-from core.registry.facade import history_frame
+from core.registry.frames import history_frame
 from dashboard import components, resources
 
 st.title("Overview")

@@ -6,7 +6,7 @@ from core import names
 from core.edge.reports import builds_frame
 from core.errors import NoEarlierChampionError
 from core.plots.registry import champion_timeline_figure, version_metrics_figure
-from core.registry.facade import history_frame, versions_frame
+from core.registry.frames import history_frame, versions_frame
 from core.runtime.tflite import TAG_PREFIX
 from dashboard import actions, auth, components, resources, state
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from core import names
-from core.registry.facade import VersionInfo
+from core.registry.types import VersionInfo
 from core.store.db import AliasMove
 
 HEADLINE_METRICS = ("accuracy", "f1", "roc_auc")

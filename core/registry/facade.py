@@ -8,11 +8,8 @@ Example:
 
 from __future__ import annotations
 
-import getpass
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -29,71 +26,10 @@ from core.errors import (
     RegistryUnavailableError,
     VersionNotFoundError,
 )
+from core.registry.types import ModelSummary, VersionComparison, VersionInfo, current_actor
 from core.store.db import AliasMove, Store
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class ModelSummary:
-    """One registered model with its aliases."""
-
-    name: str
-    description: str
-    latest_version: int | None
-    version_count: int
-    aliases: dict[str, int]
-    updated_at: datetime | None
-    tags: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def champion(self) -> int | None:
-        """The version carrying ``champion``, if any."""
-        return self.aliases.get(names.CHAMPION)
-
-    @property
-    def challenger(self) -> int | None:
-        """The version carrying ``challenger``, if any."""
-        return self.aliases.get(names.CHALLENGER)
-
-
-@dataclass(frozen=True)
-class VersionInfo:
-    """One model version with what its run logged."""
-
-    model: str
-    version: int
-    run_id: str | None
-    source: str
-    status: str
-    created_at: datetime
-    aliases: tuple[str, ...]
-    metrics: dict[str, float]
-    params: dict[str, str]
-    tags: dict[str, str]
-    description: str
-
-
-@dataclass(frozen=True)
-class VersionComparison:
-    """Two versions side by side: metric deltas (b - a) and parameters that differ."""
-
-    model: str
-    a: VersionInfo
-    b: VersionInfo
-    metrics: pd.DataFrame
-    params: pd.DataFrame
-
-
-def current_actor() -> str:
-    """Who is acting: ``MODELOPS_ACTOR`` if set, else the OS user name."""
-    actor = os.environ.get(names.ENV_ACTOR)
-    if actor:
-        return actor
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry (some containers)
-        return "unknown"
 
 
 def _is_not_found(exc: Exception) -> bool:
@@ -354,45 +290,6 @@ class Registry:
                 return None
             raise RegistryUnavailableError(f"cannot read alias {alias!r} of {name!r}: {exc}") from exc
         return int(mv.version)
-
-
-def versions_frame(versions: list[VersionInfo]) -> pd.DataFrame:
-    """A table of versions: one row each, metrics as columns, aliases as text."""
-    metric_keys = sorted({k for v in versions for k in v.metrics})
-    rows = []
-    for v in versions:
-        row: dict[str, Any] = {
-            "version": v.version,
-            "aliases": ", ".join(v.aliases),
-            "created": v.created_at,
-            "kind": v.tags.get(names.TAG_KIND, ""),
-            "onnx": v.tags.get("modelops.onnx.status", ""),
-        }
-        row.update({k: v.metrics.get(k) for k in metric_keys})
-        row["run_id"] = v.run_id
-        rows.append(row)
-    columns = ["version", "aliases", "created", "kind", "onnx", *metric_keys, "run_id"]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def history_frame(moves: list[AliasMove]) -> pd.DataFrame:
-    """A table of alias moves, newest first."""
-    return pd.DataFrame(
-        [
-            {
-                "when": m.at,
-                "model": m.model,
-                "alias": m.alias,
-                "from": f"v{m.from_version}" if m.from_version is not None else "—",
-                "to": f"v{m.to_version}",
-                "action": m.action,
-                "who": m.actor,
-                "reason": m.reason,
-            }
-            for m in moves
-        ],
-        columns=["when", "model", "alias", "from", "to", "action", "who", "reason"],
-    )
 
 
 def _ms(value: int | None) -> datetime | None:

@@ -19,7 +19,8 @@ from core.errors import (
     RegistryUnavailableError,
     VersionNotFoundError,
 )
-from core.registry.facade import Registry, history_frame, versions_frame
+from core.registry.facade import Registry
+from core.registry.frames import history_frame, versions_frame
 
 BC = names.BREAST_CANCER
 

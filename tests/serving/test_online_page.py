@@ -12,7 +12,8 @@ from core import names
 from core.config import Settings
 from core.demo.datasets import breast_cancer_split
 from core.demo.online import INITIAL_ROWS
-from core.registry.facade import Registry, current_actor
+from core.registry.facade import Registry
+from core.registry.types import current_actor
 from tests.conftest import copy_home
 from tests.serving.conftest import TOKEN, Service, point_dashboard_at, start_service, stop_service
 

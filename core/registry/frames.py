@@ -1,0 +1,50 @@
+"""Tables of registry reads for pages and reports: versions with their metrics, alias history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from core import names
+from core.registry.types import VersionInfo
+from core.store.db import AliasMove
+
+
+def versions_frame(versions: list[VersionInfo]) -> pd.DataFrame:
+    """A table of versions: one row each, metrics as columns, aliases as text."""
+    metric_keys = sorted({k for v in versions for k in v.metrics})
+    rows = []
+    for v in versions:
+        row: dict[str, Any] = {
+            "version": v.version,
+            "aliases": ", ".join(v.aliases),
+            "created": v.created_at,
+            "kind": v.tags.get(names.TAG_KIND, ""),
+            "onnx": v.tags.get("modelops.onnx.status", ""),
+        }
+        row.update({k: v.metrics.get(k) for k in metric_keys})
+        row["run_id"] = v.run_id
+        rows.append(row)
+    columns = ["version", "aliases", "created", "kind", "onnx", *metric_keys, "run_id"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def history_frame(moves: list[AliasMove]) -> pd.DataFrame:
+    """A table of alias moves, newest first."""
+    return pd.DataFrame(
+        [
+            {
+                "when": m.at,
+                "model": m.model,
+                "alias": m.alias,
+                "from": f"v{m.from_version}" if m.from_version is not None else "—",
+                "to": f"v{m.to_version}",
+                "action": m.action,
+                "who": m.actor,
+                "reason": m.reason,
+            }
+            for m in moves
+        ],
+        columns=["when", "model", "alias", "from", "to", "action", "who", "reason"],
+    )
