@@ -14,7 +14,8 @@ import streamlit as st
 from core import names
 from core.analysis.ab import load_outcomes
 from core.analysis.drift import DriftDetector, fit_for_version
-from core.analysis.explain import ImageExplainer, TabularExplainer, TabularExplanation, explainer_for
+from core.analysis.explain import TabularExplainer, TabularExplanation, explainer_for
+from core.analysis.explain_images import ImageExplainer
 from core.analysis.image_drift import ImageDriftDetector, reference_images
 from core.api.client import ServiceClient, ServiceStatus
 from core.config import Settings

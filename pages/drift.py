@@ -6,14 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from core.analysis.drift import (
-    CATEGORICAL_TESTS,
-    LOG_COLUMNS,
-    NUMERIC_TESTS,
-    drift_by_segment,
-    drift_over_time,
-    report_html,
-)
+from core.analysis.drift import LOG_COLUMNS, drift_by_segment, drift_over_time, report_html
+from core.analysis.drift_stats import CATEGORICAL_TESTS, NUMERIC_TESTS
 from core.errors import InvalidInputError
 from core.names import TARGET
 from core.plots.drift import distribution_figure, drift_over_time_figure, ecdf_figure

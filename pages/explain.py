@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.analysis.explain import ImageExplainer, TabularExplainer
+from core.analysis.explain import TabularExplainer
+from core.analysis.explain_images import ImageExplainer
 from core.demo.samples import ensure_samples
 from core.plots.explain import beeswarm_figure, dependence_figure, importance_figure, saliency_figure, waterfall_figure
 from core.runtime.classify import prepare

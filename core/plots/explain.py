@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.analysis.explain import ImageExplanation, TabularExplanation
+from core.analysis.explain import TabularExplanation
+from core.analysis.explain_images import ImageExplanation
 from core.plots.style import MARGIN
 
 

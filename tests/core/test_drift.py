@@ -7,13 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from core.analysis.drift import (
-    DriftDetector,
-    benjamini_hochberg,
-    drift_by_segment,
-    drift_over_time,
-    ks_statistic_sorted,
-)
+from core.analysis.drift import DriftDetector, drift_by_segment, drift_over_time
+from core.analysis.drift_stats import benjamini_hochberg, ks_statistic_sorted
 from core.errors import InvalidInputError
 
 RNG = np.random.default_rng(42)
@@ -125,7 +120,7 @@ def test_unfitted_and_unknown_test_are_clear_errors() -> None:
 
 @pytest.mark.parametrize("n", [141, 2000, 9091, 50_000])
 def test_fast_kstwo_tail_equals_scipy(n: int) -> None:
-    from core.analysis.drift import kstwo_sf
+    from core.analysis.drift_stats import kstwo_sf
 
     for d in np.linspace(0.5 / n, 0.6, 60):
         assert kstwo_sf(float(d), n) == pytest.approx(stats.kstwo.sf(d, n), abs=1e-12)

@@ -12,7 +12,8 @@ import pytest
 import shap
 
 from core import names
-from core.analysis.explain import ImageExplainer, TabularExplainer, build_explainer, integrated_gradients
+from core.analysis.explain import TabularExplainer, build_explainer
+from core.analysis.explain_images import ImageExplainer, integrated_gradients
 from core.config import Settings
 from core.errors import InvalidInputError, RequestNotFoundError
 from core.names import TARGET
