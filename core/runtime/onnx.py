@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from core import names
+
 ONNX_DIR = "onnx"
 
 
@@ -36,8 +38,8 @@ TAG_AGREEMENT = "modelops.onnx.label_agreement"
 def thresholds() -> tuple[float, float]:
     """``(min label agreement, max probability difference)`` from the environment."""
     return (
-        float(os.environ.get("MODELOPS_ONNX_MIN_LABEL_AGREEMENT", "1.0")),
-        float(os.environ.get("MODELOPS_ONNX_MAX_PROBA_DIFF", "1e-5")),
+        float(os.environ.get(names.ENV_ONNX_MIN_LABEL_AGREEMENT, "1.0")),
+        float(os.environ.get(names.ENV_ONNX_MAX_PROBA_DIFF, "1e-5")),
     )
 
 
@@ -63,8 +65,8 @@ def proba_fn(sess: Any) -> Any:
 
 def load_verified(tracking_uri: str, model_name: str, version: int, tags: dict[str, str]) -> tuple[Any, str]:
     """``(proba function, reason)`` for a build that passes today's thresholds, else ``(None, reason)``."""
-    if os.environ.get("MODELOPS_ONNX", "1") == "0":
-        return None, "ONNX serving disabled (MODELOPS_ONNX=0)"
+    if os.environ.get(names.ENV_ONNX, "1") == "0":
+        return None, f"ONNX serving disabled ({names.ENV_ONNX}=0)"
     status = tags.get(TAG_STATUS)
     if status is None:
         return None, f"no ONNX build; run `python -m core compile --model {model_name} --version {version}`"

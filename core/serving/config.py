@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from core import names
 from core.runtime.tflite import build_key, normalise_mode
 
 
@@ -39,7 +40,7 @@ def parse_tflite_models(text: str) -> dict[str, str]:
     for entry in filter(None, (e.strip() for e in text.split(","))):
         model, sep, mode = entry.partition("=")
         if not sep or not model.strip() or not mode.strip():
-            raise ValueError(f"MODELOPS_TFLITE_MODELS: expected model=mode, got {entry!r}")
+            raise ValueError(f"{names.ENV_TFLITE_MODELS}: expected model=mode, got {entry!r}")
         key = mode.strip().lower()
         int8_io = key == "int8-int8io"
         chosen[model.strip()] = build_key(normalise_mode("int8" if int8_io else key), int8_io)
@@ -49,6 +50,9 @@ def parse_tflite_models(text: str) -> dict[str, str]:
 @dataclass(frozen=True)
 class ServiceConfig:
     """Limits and timings of the prediction service.
+
+    Each attribute is read from ``MODELOPS_`` + its name in capitals (``max_rows`` from
+    ``MODELOPS_MAX_ROWS``; the names are constants in :mod:`core.names`).
 
     Attributes:
         poll_interval_s: How often the registry aliases are checked for moves.
@@ -63,6 +67,9 @@ class ServiceConfig:
         drift_interval_s: How often the drift gauges are refreshed.
         drift_window: How many of the latest requests the drift gauges look at.
         max_explain_rows: Most rows one explain request may carry (SHAP costs more than a prediction).
+        max_loaded_versions: Most model versions kept loaded (least recently served dropped first).
+            Versions an arm serves are never dropped: with more of them than this, all stay loaded.
+            0 keeps only what is served.
         tflite_models: Per model, the TFLite build key that serves ``classify`` when its build was
             accepted (``MODELOPS_TFLITE_MODELS="digits=int8,other=float16"``).
         online_eval_every: Evaluate an online candidate after this many labelled rows (0: on demand only).
@@ -86,6 +93,7 @@ class ServiceConfig:
     drift_interval_s: float = 60.0
     drift_window: int = 1000
     max_explain_rows: int = 100
+    max_loaded_versions: int = 8
     tflite_models: dict[str, str] = field(default_factory=dict)
     online_eval_every: int = 200
     online_margin_points: float = 1.0
@@ -103,29 +111,33 @@ class ServiceConfig:
     @classmethod
     def from_env(cls) -> ServiceConfig:
         """Read ``MODELOPS_*`` overrides from the environment."""
-        return cls(
-            poll_interval_s=_env_float("MODELOPS_POLL_INTERVAL_S", cls.poll_interval_s),
-            max_batch_rows=_env_int("MODELOPS_MAX_BATCH_ROWS", cls.max_batch_rows),
-            max_wait_ms=_env_float("MODELOPS_MAX_WAIT_MS", cls.max_wait_ms),
-            max_rows=_env_int("MODELOPS_MAX_ROWS", cls.max_rows),
-            max_body_bytes=_env_int("MODELOPS_MAX_BODY_BYTES", cls.max_body_bytes),
-            max_image_bytes=_env_int("MODELOPS_MAX_IMAGE_BYTES", cls.max_image_bytes),
-            max_image_pixels=_env_int("MODELOPS_MAX_IMAGE_PIXELS", cls.max_image_pixels),
-            log_batch_max=_env_int("MODELOPS_LOG_BATCH_MAX", cls.log_batch_max),
-            drift_interval_s=_env_float("MODELOPS_DRIFT_INTERVAL_S", cls.drift_interval_s),
-            drift_window=_env_int("MODELOPS_DRIFT_WINDOW", cls.drift_window),
-            max_explain_rows=_env_int("MODELOPS_MAX_EXPLAIN_ROWS", cls.max_explain_rows),
-            tflite_models=parse_tflite_models(os.environ.get("MODELOPS_TFLITE_MODELS", "")),
-            online_eval_every=_env_int("MODELOPS_ONLINE_EVAL_EVERY", cls.online_eval_every),
-            online_margin_points=_env_float("MODELOPS_ONLINE_MARGIN_POINTS", cls.online_margin_points),
-            online_register=_env_bool("MODELOPS_ONLINE_REGISTER", cls.online_register),
-            online_promote=_env_bool("MODELOPS_ONLINE_PROMOTE", cls.online_promote),
+        config = cls(
+            poll_interval_s=_env_float(names.ENV_POLL_INTERVAL_S, cls.poll_interval_s),
+            max_batch_rows=_env_int(names.ENV_MAX_BATCH_ROWS, cls.max_batch_rows),
+            max_wait_ms=_env_float(names.ENV_MAX_WAIT_MS, cls.max_wait_ms),
+            max_rows=_env_int(names.ENV_MAX_ROWS, cls.max_rows),
+            max_body_bytes=_env_int(names.ENV_MAX_BODY_BYTES, cls.max_body_bytes),
+            max_image_bytes=_env_int(names.ENV_MAX_IMAGE_BYTES, cls.max_image_bytes),
+            max_image_pixels=_env_int(names.ENV_MAX_IMAGE_PIXELS, cls.max_image_pixels),
+            log_batch_max=_env_int(names.ENV_LOG_BATCH_MAX, cls.log_batch_max),
+            drift_interval_s=_env_float(names.ENV_DRIFT_INTERVAL_S, cls.drift_interval_s),
+            drift_window=_env_int(names.ENV_DRIFT_WINDOW, cls.drift_window),
+            max_explain_rows=_env_int(names.ENV_MAX_EXPLAIN_ROWS, cls.max_explain_rows),
+            max_loaded_versions=_env_int(names.ENV_MAX_LOADED_VERSIONS, cls.max_loaded_versions),
+            tflite_models=parse_tflite_models(os.environ.get(names.ENV_TFLITE_MODELS, "")),
+            online_eval_every=_env_int(names.ENV_ONLINE_EVAL_EVERY, cls.online_eval_every),
+            online_margin_points=_env_float(names.ENV_ONLINE_MARGIN_POINTS, cls.online_margin_points),
+            online_register=_env_bool(names.ENV_ONLINE_REGISTER, cls.online_register),
+            online_promote=_env_bool(names.ENV_ONLINE_PROMOTE, cls.online_promote),
             auto_rollback=frozenset(
                 m.strip()
-                for m in os.environ.get("MODELOPS_AUTO_ROLLBACK", ",".join(sorted(cls.auto_rollback))).split(",")
+                for m in os.environ.get(names.ENV_AUTO_ROLLBACK, ",".join(sorted(cls.auto_rollback))).split(",")
                 if m.strip()
             ),
-            rollback_min_labels=_env_int("MODELOPS_ROLLBACK_MIN_LABELS", cls.rollback_min_labels),
-            rollback_threshold_points=_env_float("MODELOPS_ROLLBACK_THRESHOLD_POINTS", cls.rollback_threshold_points),
-            rollback_interval_s=_env_float("MODELOPS_ROLLBACK_INTERVAL_S", cls.rollback_interval_s),
+            rollback_min_labels=_env_int(names.ENV_ROLLBACK_MIN_LABELS, cls.rollback_min_labels),
+            rollback_threshold_points=_env_float(names.ENV_ROLLBACK_THRESHOLD_POINTS, cls.rollback_threshold_points),
+            rollback_interval_s=_env_float(names.ENV_ROLLBACK_INTERVAL_S, cls.rollback_interval_s),
         )
+        if config.max_loaded_versions < 0:
+            raise ValueError(f"{names.ENV_MAX_LOADED_VERSIONS}: expected 0 or more, got {config.max_loaded_versions}")
+        return config
