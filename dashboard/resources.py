@@ -19,8 +19,9 @@ from core.analysis.explain_images import ImageExplainer
 from core.analysis.image_drift import ImageDriftDetector, reference_images
 from core.api.client import ServiceClient, ServiceStatus
 from core.config import Settings
+from core.errors import NoEarlierChampionError
 from core.registry.facade import Registry
-from core.registry.types import ModelSummary, VersionInfo
+from core.registry.types import ModelSummary, VersionComparison, VersionInfo
 from core.runtime.handles import ModelHandle, load_handle
 from core.runtime.tflite import BuildReport, stored_build
 from core.store.db import AliasMove
@@ -64,6 +65,32 @@ def history(tracking_uri: str, db_url: str, model: str | None, limit: int | None
     return registry().history(model, limit=limit)
 
 
+@st.cache_data(ttl=REGISTRY_TTL_S, show_spinner=False)
+def _rollback_target(tracking_uri: str, db_url: str, model: str) -> tuple[int | None, int | None, str]:
+    try:
+        current, previous = registry().rollback_target(model)
+    except NoEarlierChampionError as exc:
+        return None, None, str(exc)
+    return current, previous, ""
+
+
+def rollback_target(model: str) -> tuple[int | None, int | None, str]:
+    """``(champion, version a rollback returns to, why there is none)``; cached like the other registry reads."""
+    s = settings()
+    return _rollback_target(s.tracking_uri, s.db_url, model)
+
+
+@st.cache_data(ttl=REGISTRY_TTL_S, show_spinner=False)
+def _comparison(tracking_uri: str, db_url: str, model: str, a: int, b: int) -> VersionComparison:
+    return registry().compare(model, a, b)
+
+
+def compare_versions(model: str, a: int, b: int) -> VersionComparison:
+    """Two versions side by side (cached like the other registry reads)."""
+    s = settings()
+    return _comparison(s.tracking_uri, s.db_url, model, a, b)
+
+
 def list_models() -> list[ModelSummary]:
     """Registered models for the current settings."""
     s = settings()
@@ -92,6 +119,7 @@ def registry_changed() -> None:
     models.clear()
     versions.clear()
     history.clear()
+    _rollback_target.clear()
 
 
 def service_client() -> ServiceClient:

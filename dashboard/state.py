@@ -10,6 +10,7 @@ COMPARE_B: Final = "compare_b"
 PROMOTE_VERSION: Final = "promote_version"
 PROMOTE_ALIAS: Final = "promote_alias"
 PROMOTE_REASON: Final = "promote_reason"
+CONFIRM_PROMOTE: Final = "confirm_promote"
 ROLLBACK_REASON: Final = "rollback_reason"
 TRAFFIC_SHARE: Final = "traffic_share"
 TRAFFIC_SHADOW: Final = "traffic_shadow"
@@ -62,3 +63,13 @@ EXPORT_INT8_IO: Final = "export_int8_io"
 EXPORT_MAX_DROP: Final = "export_max_drop"
 REGISTRY_BUILD: Final = "registry_build"
 ONLINE_MODEL: Final = "online_model"
+
+
+def scoped(key: str, *scope: object) -> str:
+    """``key`` for one model (and page section): widgets of different models never share a value.
+
+    ``scoped(EXPLAIN_CLASS, "digits", "image")`` -> ``"explain_class:digits:image"``. A widget keyed by
+    model starts from its own default when the user switches model, instead of keeping (or
+    failing on) the value chosen for another model.
+    """
+    return ":".join([key, *(str(s) for s in scope)])

@@ -6,12 +6,19 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from core.analysis.drift import LOG_COLUMNS, drift_by_segment, drift_over_time, report_html
+from core.analysis.drift import (
+    LOG_COLUMNS,
+    drift_by_segment,
+    drift_by_slice,
+    drift_over_time,
+    quantile_slices,
+    report_html,
+)
 from core.analysis.drift_stats import CATEGORICAL_TESTS, NUMERIC_TESTS
 from core.errors import InvalidInputError
 from core.names import TARGET
 from core.plots.drift import distribution_figure, drift_over_time_figure, ecdf_figure
-from dashboard import components, resources, state
+from dashboard import components, formats, resources, state
 
 WINDOWS = {"1 h": timedelta(hours=1), "24 h": timedelta(days=1), "7 days": timedelta(days=7), "all": None}
 SOURCES = ("Prediction log", "Upload a CSV")
@@ -78,10 +85,10 @@ with components.errors_as_messages():
         "Drift share", f"{report.share:.0%}", f"threshold {report.drift_share_threshold:.0%}", delta_color="off"
     )
     m[3].metric("Rows (reference / current)", f"{report.n_reference:,} / {report.n_current:,}")
-    st.dataframe(report.features, hide_index=True, width="stretch")
+    formats.table(report.ranked_features(), key="drift-features")
 
     reference = resources.reference_frame(resources.settings().tracking_uri, name, version)
-    feature = st.selectbox("Feature", report.features["column"].tolist(), key=state.DRIFT_FEATURE)
+    feature = st.selectbox("Feature", report.ranked_features()["column"].tolist(), key=state.DRIFT_FEATURE)
     left, right = st.columns(2)
     figures = [distribution_figure(reference[feature], current[feature], feature)]
     left.plotly_chart(figures[0], width="stretch")
@@ -102,14 +109,29 @@ with components.errors_as_messages():
     st.subheader("Per segment")
     options = (["arm", "version", "predicted"] if logged is not None else []) + detector.columns_
     segment_by = st.selectbox("Segment by", options, key=state.DRIFT_SEGMENT)
-    segment = (logged if logged is not None and segment_by in LOG_COLUMNS else current)[segment_by]
-    if detector.kinds_.get(segment_by) == "numeric":
-        segment = pd.qcut(segment, 4, duplicates="drop").astype(str)
-    st.dataframe(
-        drift_by_segment(detector, current, segment.reset_index(drop=True).set_axis(current.index)),
-        hide_index=True,
-        width="stretch",
-    )
+    if segment_by in ("arm", "version"):
+        st.caption(f"Each {segment_by}'s traffic against the whole reference data of v{version}.")
+        segments = drift_by_segment(detector, current, logged[segment_by].set_axis(current.index))
+    else:
+        reference_features = reference[detector.columns_]
+        if segment_by == "predicted":
+            st.caption(
+                "Requests predicted as each class against the reference rows labelled with that class: "
+                "a class differs from the whole reference by construction."
+            )
+            ref_seg = reference[TARGET].astype(str) if TARGET in reference else pd.Series("?", reference.index)
+            cur_seg, order = logged["predicted"].astype(str).set_axis(current.index), None
+        elif detector.kinds_.get(segment_by) == "numeric":
+            st.caption(
+                f"Quartiles of {segment_by} at the reference's edges; each slice of the current data against the "
+                "same slice of the reference (a slice differs from the whole reference by construction)."
+            )
+            ref_seg, cur_seg, order = quantile_slices(reference[segment_by], current[segment_by])
+        else:
+            st.caption(f"Each value of {segment_by} against the reference rows with the same value.")
+            ref_seg, cur_seg, order = reference[segment_by], current[segment_by], None
+        segments = drift_by_slice(detector, reference_features, current, ref_seg, cur_seg, order)
+    formats.table(segments, key="drift-segments")
 
     st.subheader("Download")
     d = st.columns(2)

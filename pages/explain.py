@@ -25,7 +25,9 @@ with components.errors_as_messages():
     numbers = [v.version for v in resources.list_versions(model.name)]
     left, right = st.columns(2)
     with left:
-        version = components.version_picker(model, numbers, "Version", key=state.EXPLAIN_VERSION)
+        version = components.version_picker(
+            model, numbers, "Version", key=state.scoped(state.EXPLAIN_VERSION, model.name)
+        )
     chosen = [version]
     with right:
         if len(numbers) > 1 and st.toggle("Side by side with a second version", key=state.EXPLAIN_COMPARE):
@@ -35,7 +37,7 @@ with components.errors_as_messages():
                     "Second version",
                     others,
                     format_func=lambda v: components.version_label(v, model.aliases),
-                    key=state.EXPLAIN_COMPARE_VERSION,
+                    key=state.scoped(state.EXPLAIN_COMPARE_VERSION, model.name),
                 )
             )
     uri = resources.settings().tracking_uri
@@ -55,7 +57,10 @@ with components.errors_as_messages():
         classes = [str(c) for c in main.classes]
         default_class = 1 if len(classes) == 2 else 0
         picked_class = st.selectbox(
-            "Explain the probability of class", classes, index=default_class, key=state.EXPLAIN_CLASS
+            "Explain the probability of class",
+            classes,
+            index=default_class,
+            key=state.scoped(state.EXPLAIN_CLASS, model.name, "tabular"),
         )
         overview, local = st.tabs(["Global", "One row"])
 
@@ -67,7 +72,7 @@ with components.errors_as_messages():
                 max_value=max(len(frame), 20),
                 value=min(default_rows, len(frame)),
                 step=10,
-                key=state.EXPLAIN_ROWS,
+                key=state.scoped(state.EXPLAIN_ROWS, model.name),
             )
             with st.spinner(f"Explaining {rows} rows with the {main.method} explainer…"):
                 glob = resources.global_explanation(uri, model.name, version, int(rows))
@@ -77,9 +82,11 @@ with components.errors_as_messages():
             b.plotly_chart(beeswarm_figure(glob, k), width="stretch", key="beeswarm-chart")
             ranked = list(glob.importance(k).index)
             c, d = st.columns(2)
-            feature = c.selectbox("Dependence of feature", ranked, key=state.EXPLAIN_FEATURE)
+            feature = c.selectbox("Dependence of feature", ranked, key=state.scoped(state.EXPLAIN_FEATURE, model.name))
             partner = d.selectbox(
-                "Coloured by", [STRONGEST, *[f for f in features if f != feature]], key=state.EXPLAIN_INTERACTION
+                "Coloured by",
+                [STRONGEST, *[f for f in features if f != feature]],
+                key=state.scoped(state.EXPLAIN_INTERACTION, model.name),
             )
             st.plotly_chart(
                 dependence_figure(glob, feature, k, None if partner == STRONGEST else partner),
@@ -102,7 +109,11 @@ with components.errors_as_messages():
                 pick = 0
                 if len(logged.rows) > 1:
                     pick = st.number_input(
-                        "Row of the request", 0, len(logged.rows) - 1, 0, key=state.EXPLAIN_REQUEST_ROW
+                        "Row of the request",
+                        0,
+                        len(logged.rows) - 1,
+                        0,
+                        key=state.scoped(state.EXPLAIN_REQUEST_ROW, model.name),
                     )
                 missing = [f for f in features if f not in logged.rows.columns]
                 if missing:
@@ -111,7 +122,11 @@ with components.errors_as_messages():
                 row = logged.rows.loc[int(pick), features].astype("float64").to_numpy()
             else:
                 index = st.number_input(
-                    f"Reference row (0–{len(reference) - 1})", 0, len(reference) - 1, 0, key=state.EXPLAIN_ROW
+                    f"Reference row (0–{len(reference) - 1})",
+                    0,
+                    len(reference) - 1,
+                    0,
+                    key=state.scoped(state.EXPLAIN_ROW, model.name),
                 )
                 row = reference.loc[int(index)].to_numpy(dtype="float64")
                 if source == "What-if":
@@ -166,7 +181,11 @@ with components.errors_as_messages():
         if prepared.error:
             st.error(f"{name}: {prepared.error}")
             st.stop()
-        picked = st.selectbox("Attributions to class", [TOP_CLASS, *main.classes], key=state.EXPLAIN_CLASS)
+        picked = st.selectbox(
+            "Attributions to class",
+            [TOP_CLASS, *main.classes],
+            key=state.scoped(state.EXPLAIN_CLASS, model.name, "image"),
+        )
         columns = st.columns(len(chosen) + 1)
         columns[0].image(prepared.original, caption=f"{name} (original)", width=200)
         for col, v in zip(columns[1:], chosen, strict=True):

@@ -6,7 +6,7 @@ from core.edge.export import export_version
 from core.edge.reports import per_class_frame, report_frame
 from core.plots.lifecycle import export_report_figure
 from core.runtime.tflite import DEFAULT_MAX_DROP, MODES, TAG_PREFIX
-from dashboard import components, resources, state
+from dashboard import components, formats, resources, state
 
 MODE_HELP = {
     "float32": "no optimisation: the reference build",
@@ -87,10 +87,10 @@ with components.errors_as_messages():
         f"Measured against the Keras model on {reports[0].holdout_images} held-out images; latency is one image, "
         "median, LiteRT interpreter vs a direct Keras call in the same run."
     )
-    st.dataframe(report_frame(reports), hide_index=True, width="stretch", key="report-table")
+    formats.table(report_frame(reports), key="report-table")
     st.plotly_chart(export_report_figure(reports), width="stretch", key="report-chart")
     with st.expander("Per-class accuracy change (points)"):
-        st.dataframe(per_class_frame(reports), hide_index=True, width="stretch", key="per-class-table")
+        formats.table(per_class_frame(reports), key="per-class-table")
     st.markdown("**Downloads**")
     columns = st.columns(min(len(stored), 5))
     for i, (key, (report, content)) in enumerate(stored.items()):

@@ -7,7 +7,7 @@ from core.analysis.image_drift import STAT_COLUMNS, logged_image_stats, stats_fr
 from core.errors import InvalidInputError
 from core.plots.drift import distribution_figure, drift_over_time_figure
 from core.runtime.images import decode_image
-from dashboard import components, resources, state
+from dashboard import components, formats, resources, state
 
 SOURCES = ("Upload images", "Prediction log (statistics)")
 MIN_IMAGES = 10
@@ -68,7 +68,7 @@ with components.errors_as_messages():
     m = st.columns(2)
     m[0].metric("Statistics drifted", f"{len(report.drifted)} of {len(report.features)}")
     m[1].metric("Images (reference / current)", f"{report.n_reference:,} / {report.n_current:,}")
-    st.dataframe(report.features, hide_index=True, width="stretch")
+    formats.table(report.ranked_features(), key="image-drift-features")
     stat = st.selectbox("Statistic", list(STAT_COLUMNS), key=state.IMAGE_DRIFT_STAT)
     reference_stats = detector.stats_.state_[stat]["sorted"] if detector.stats_.kinds_[stat] == "numeric" else None
     if reference_stats is not None:

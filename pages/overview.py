@@ -3,8 +3,7 @@
 import streamlit as st
 
 from core import names
-from core.plots.registry import HEADLINE_METRICS
-from core.registry.frames import history_frame
+from core.registry.frames import HEADLINE_METRICS, history_frame
 from dashboard import components, resources
 
 st.title("Overview")

@@ -4,11 +4,10 @@ import streamlit as st
 
 from core import names
 from core.edge.reports import builds_frame
-from core.errors import NoEarlierChampionError
 from core.plots.registry import champion_timeline_figure, version_metrics_figure
-from core.registry.frames import history_frame, versions_frame
+from core.registry.frames import history_frame, metric_regressions, versions_frame
 from core.runtime.tflite import TAG_PREFIX
-from dashboard import actions, auth, components, resources, state
+from dashboard import actions, auth, components, formats, resources, state
 
 st.title("Registry")
 components.flash()
@@ -17,14 +16,13 @@ with components.errors_as_messages():
     model = components.choose_model(resources.list_models())
     name = model.name
     versions = resources.list_versions(name)
-    registry = resources.registry()
     user = auth.current_user()
 
     with st.container(key="alias-badges"):
         st.markdown(components.alias_badges(model.aliases))
 
     st.subheader("Versions")
-    st.dataframe(versions_frame(versions), hide_index=True, width="stretch", key="versions-table")
+    formats.table(versions_frame(versions), key="versions-table")
     st.plotly_chart(version_metrics_figure(versions), width="stretch")
 
     numbers = [v.version for v in versions]
@@ -33,11 +31,15 @@ with components.errors_as_messages():
         left, right = st.columns(2)
         default_a = model.challenger if model.challenger in numbers else numbers[-1]
         default_b = model.champion if model.champion in numbers else numbers[0]
-        a = left.selectbox("Version A", numbers, index=numbers.index(default_a), key=state.COMPARE_A)
-        b = right.selectbox("Version B", numbers, index=numbers.index(default_b), key=state.COMPARE_B)
-        comparison = registry.compare(name, a, b)
+        a = left.selectbox(
+            "Version A", numbers, index=numbers.index(default_a), key=state.scoped(state.COMPARE_A, name)
+        )
+        b = right.selectbox(
+            "Version B", numbers, index=numbers.index(default_b), key=state.scoped(state.COMPARE_B, name)
+        )
+        comparison = resources.compare_versions(name, a, b)
         left.markdown("**Metrics** (delta = B − A)")
-        left.dataframe(comparison.metrics, hide_index=True, width="stretch")
+        formats.table(comparison.metrics, container=left)
         right.markdown("**Parameters that differ**")
         if comparison.params.empty:
             right.caption("Same parameters.")
@@ -45,22 +47,45 @@ with components.errors_as_messages():
             right.dataframe(comparison.params, hide_index=True, width="stretch")
 
     st.subheader("Promote")
+    reason_key = state.scoped(state.PROMOTE_REASON, name)
+    confirm_key = state.scoped(state.CONFIRM_PROMOTE, name)
     cols = st.columns([1, 1, 2, 1], vertical_alignment="bottom")
-    version = cols[0].selectbox("Version", numbers, key=state.PROMOTE_VERSION)
-    alias = cols[1].selectbox("Alias", names.ALIASES, key=state.PROMOTE_ALIAS)
-    reason = cols[2].text_input("Reason", key=state.PROMOTE_REASON, max_chars=500)
+    version = cols[0].selectbox("Version", numbers, key=state.scoped(state.PROMOTE_VERSION, name))
+    alias = cols[1].selectbox("Alias", names.ALIASES, key=state.scoped(state.PROMOTE_ALIAS, name))
+    reason = cols[2].text_input("Reason", key=reason_key, max_chars=500)
     if user is None:
         st.caption(auth.refusal())
-    if cols[3].button("Promote", type="primary", key="promote", disabled=user is None):
-        st.session_state[state.FLASH] = actions.promote(name, version, alias, actor=user, reason=reason)
-        st.rerun()
+    pending = st.session_state.get(confirm_key)
+    if pending != (version, alias):
+        if cols[3].button("Promote", type="primary", key="promote", disabled=user is None):
+            st.session_state[confirm_key] = (version, alias)
+            st.rerun()
+    else:
+        by_number = {v.version: v for v in versions}
+        holder = model.aliases.get(alias)
+        worse = metric_regressions(by_number[version], by_number.get(holder)) if holder is not None else []
+        with st.container(border=True, key="promote-confirm"):
+            before = f"v{holder}" if holder is not None else "no version"
+            st.markdown(f"Move **{alias}** of **{name}** from {before} to **v{version}**?")
+            if holder == version:
+                st.info(f"v{version} already is the {alias}; promoting it again only records the move.")
+            if worse:
+                st.warning(f"v{version} is worse on held-out data than the current {alias}: " + "; ".join(worse))
+            yes, no = st.columns(2)
+            if yes.button(f"Confirm: promote v{version}", type="primary", key="promote-confirm-button"):
+                st.session_state.pop(confirm_key, None)
+                st.session_state.pop(reason_key, None)  # the next move starts with an empty reason
+                st.session_state[state.FLASH] = actions.promote(name, version, alias, actor=user, reason=reason)
+                st.rerun()
+            if no.button("Cancel", key="promote-cancel"):
+                st.session_state.pop(confirm_key, None)
+                st.rerun()
 
     st.subheader("Roll back")
-    try:
-        current, previous = registry.rollback_target(name) if model.champion else (None, None)
-    except NoEarlierChampionError as exc:
-        current, previous = model.champion, None
-        st.caption(str(exc))
+    current, previous, why_not = resources.rollback_target(name) if model.champion else (None, None, "")
+    if why_not:
+        current = model.champion
+        st.caption(why_not)
     if current is None:
         st.caption(f"{name} has no champion.")
     elif previous is not None:
@@ -75,6 +100,7 @@ with components.errors_as_messages():
                 yes, no = st.columns(2)
                 if yes.button("Confirm roll back", type="primary", key="rollback-confirm-button"):
                     st.session_state[state.CONFIRM_ROLLBACK] = False
+                    st.session_state.pop(state.ROLLBACK_REASON, None)
                     st.session_state[state.FLASH] = actions.roll_back(name, actor=user, reason=why)
                     st.rerun()
                 if no.button("Cancel", key="rollback-cancel"):
@@ -84,7 +110,7 @@ with components.errors_as_messages():
     builds = builds_frame(versions)
     if not builds.empty:
         st.subheader("Edge builds (TFLite)")
-        st.dataframe(builds, hide_index=True, width="stretch", key="builds-table")
+        formats.table(builds, key="builds-table")
         labels = [f"v{v} {b}" for v, b in zip(builds["version"], builds["build"], strict=True)]
         pick, get = st.columns([3, 1], vertical_alignment="bottom")
         chosen = pick.selectbox("Build", labels, key=state.REGISTRY_BUILD)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from core import names
+from core.registry.frames import HEADLINE_METRICS
 from core.registry.types import VersionInfo
 from core.store.db import AliasMove
-
-HEADLINE_METRICS = ("accuracy", "f1", "roc_auc")
 
 
 def version_metrics_figure(versions: list[VersionInfo], metrics: tuple[str, ...] = HEADLINE_METRICS) -> go.Figure:

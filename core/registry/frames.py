@@ -10,6 +10,9 @@ from core import names
 from core.registry.types import VersionInfo
 from core.store.db import AliasMove
 
+#: Held-out metrics shown and compared wherever versions are compared (higher is better).
+HEADLINE_METRICS = ("accuracy", "f1", "roc_auc")
+
 
 def versions_frame(versions: list[VersionInfo]) -> pd.DataFrame:
     """A table of versions: one row each, metrics as columns, aliases as text."""
@@ -48,3 +51,20 @@ def history_frame(moves: list[AliasMove]) -> pd.DataFrame:
         ],
         columns=["when", "model", "alias", "from", "to", "action", "who", "reason"],
     )
+
+
+def metric_regressions(
+    new: VersionInfo, current: VersionInfo | None, metrics: tuple[str, ...] = HEADLINE_METRICS
+) -> list[str]:
+    """Held-out metrics on which ``new`` is worse than ``current``, in words (empty when none is).
+
+    ``["accuracy 0.888 < 0.944 (v3)"]`` for a promotion that would lower accuracy. Metrics that
+    either version did not log are not compared.
+    """
+    if current is None or current.version == new.version:
+        return []
+    return [
+        f"{m} {new.metrics[m]:.3f} < {current.metrics[m]:.3f} (v{current.version})"
+        for m in metrics
+        if m in new.metrics and m in current.metrics and new.metrics[m] < current.metrics[m] - 1e-12
+    ]

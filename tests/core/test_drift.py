@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from core.analysis.drift import DriftDetector, drift_by_segment, drift_over_time
+from core.analysis.drift import DriftDetector, drift_by_segment, drift_by_slice, drift_over_time, quantile_slices
 from core.analysis.drift_stats import benjamini_hochberg, ks_statistic_sorted
 from core.errors import InvalidInputError
 
@@ -135,3 +135,65 @@ def test_ks_p_values_equal_scipy_on_drifted_columns() -> None:
         expected = stats.ks_2samp(ref, cur)
         assert row["statistic"] == pytest.approx(expected.statistic, abs=1e-12)
         assert row["p_value"] == pytest.approx(expected.pvalue, abs=1e-9)
+
+
+def _correlated(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    a = rng.normal(10 + shift, 2, n)
+    return pd.DataFrame({"a": a, "b": a * 3 + rng.normal(0, 1, n), "c": rng.normal(0, 1, n)})
+
+
+def test_a_quartile_is_compared_with_the_same_quartile_of_the_reference() -> None:
+    # The real-use defect: every quartile of an undrifted upload was flagged, because a slice of the
+    # data differs from the whole reference by construction (here "a" and "b" move together).
+    reference, current = _correlated(4000, 1), _correlated(2000, 2)
+    det = DriftDetector().fit(reference)
+    assert not det.compare(current).drifted
+    ref_seg, cur_seg, order = quantile_slices(reference["a"], current["a"])
+    assert len(order) == 4 and all("–" in label for label in order)
+    lows = [float(label.split("–")[0]) for label in order]
+    assert lows == sorted(lows)  # ordered, readable
+    by_slice = drift_by_slice(det, reference, current, ref_seg, cur_seg, order)
+    assert list(by_slice["segment"]) == order
+    assert not by_slice["dataset_drift"].any()
+    assert by_slice["drift_share"].max() < 0.5
+    assert (by_slice["reference_rows"] > 900).all() and by_slice["rows"].sum() == len(current)
+    # what the page did before: each slice against the whole reference flags every slice
+    naive = drift_by_segment(det, current, cur_seg)
+    assert naive["drift_share"].min() >= 2 / 3
+
+
+def test_a_shifted_slice_is_still_found() -> None:
+    reference = _correlated(4000, 1)
+    current = _correlated(2000, 2)
+    top = current["a"] > current["a"].quantile(0.75)
+    current.loc[top, "c"] += 2.0  # only the top quartile drifts, in a feature unrelated to the slicing
+    det = DriftDetector().fit(reference)
+    ref_seg, cur_seg, order = quantile_slices(reference["a"], current["a"])
+    by_slice = drift_by_slice(det, reference, current, ref_seg, cur_seg, order).set_index("segment")
+    assert "c" in by_slice.loc[order[-1], "drifted"]
+    assert all("c" not in by_slice.loc[label, "drifted"] for label in order[:2])
+
+
+def test_values_outside_the_reference_range_land_in_the_outer_slices() -> None:
+    ref = pd.Series(np.arange(100, dtype=float))
+    cur = pd.Series([-50.0, 10.0, 60.0, 500.0])
+    _, labels, order = quantile_slices(ref, cur)
+    assert labels.iloc[0] == order[0] and labels.iloc[-1] == order[-1]
+
+
+def test_small_slices_are_listed_not_tested() -> None:
+    reference, current = _correlated(1000, 1), _correlated(40, 2)
+    det = DriftDetector().fit(reference)
+    ref_seg, cur_seg, order = quantile_slices(reference["a"], current["a"])
+    out = drift_by_slice(det, reference, current, ref_seg, cur_seg, order)
+    assert out["dataset_drift"].isna().all() and out["drifted"].str.contains("too few rows").all()
+
+
+def test_drifted_features_are_listed_first() -> None:
+    reference, current = _frame(2000, seed=1), _frame(2000, seed=2)
+    current["c"] = current["c"] + 300  # only c drifts
+    ranked = DriftDetector().fit(reference).compare(current).ranked_features()
+    assert ranked["column"].iloc[0] == "c" and bool(ranked["drifted"].iloc[0])
+    assert not ranked["drifted"].iloc[1:].any()
+    assert list(ranked["p_value"].iloc[1:]) == sorted(ranked["p_value"].iloc[1:])

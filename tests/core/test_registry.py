@@ -177,3 +177,18 @@ def test_unreachable_tracking_server_is_a_typed_error_fast(empty_home: Settings)
     with pytest.raises(RegistryUnavailableError, match=f"127.0.0.1:{port}"):
         reg.list_models()
     assert time.monotonic() - started < 30
+
+
+def test_metric_regressions_name_what_gets_worse() -> None:
+    from datetime import UTC, datetime
+
+    from core.registry.frames import metric_regressions
+    from core.registry.types import VersionInfo
+
+    def version(n: int, **metrics: float) -> VersionInfo:
+        return VersionInfo("m", n, None, "", "READY", datetime.now(UTC), (), metrics, {}, {}, "")
+
+    v1, v3 = version(1, accuracy=0.888, f1=0.9), version(3, accuracy=0.944, f1=0.9, roc_auc=0.99)
+    assert metric_regressions(v1, v3) == ["accuracy 0.888 < 0.944 (v3)"]
+    assert metric_regressions(v3, v1) == []
+    assert metric_regressions(v1, None) == [] and metric_regressions(v1, v1) == []

@@ -12,6 +12,7 @@ from core import names
 from core.config import Settings
 from core.registry.facade import Registry
 from core.store.db import predictions
+from dashboard import state
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
@@ -42,7 +43,7 @@ def test_tabular_global_and_row_views(seeded_home: Settings) -> None:
     row_table = at.dataframe[0].value
     assert list(row_table.columns) == ["feature", "value", "shap"] and len(row_table) == 30
 
-    at.number_input(key="explain_row").set_value(5).run()
+    at.number_input(key=state.scoped(state.EXPLAIN_ROW, names.BREAST_CANCER)).set_value(5).run()
     first = _p(at)[0]
     # What-if: move the most important feature to its bound; the prediction follows.
     at.radio(key="explain_source").set_value("What-if").run()
@@ -64,7 +65,7 @@ def test_tabular_global_and_row_views(seeded_home: Settings) -> None:
     # Side by side with v2 (the permutation explainer).
     at.radio(key="explain_source").set_value("Reference data").run()
     at.toggle(key="explain_compare").set_value(True).run()
-    at.selectbox(key="explain_compare_version").set_value(2).run()
+    at.selectbox(key=state.scoped(state.EXPLAIN_COMPARE_VERSION, names.BREAST_CANCER)).set_value(2).run()
     assert not at.exception
     assert len(at.metric) == 2
     assert "v2 (challenger): permutation explainer" in " ".join(c.value for c in at.caption)
@@ -122,3 +123,22 @@ def test_classify_page_saliency_overlay(seeded_home: Settings) -> None:
     assert not at.exception and not at.error
     # per image: the saliency overlay and the top-k chart
     assert len(at.get("plotly_chart")) == 4
+
+
+def test_class_pickers_are_per_model_and_section(seeded_home: Settings) -> None:
+    # Seen in real use: a class chosen on a tabular model leaked into the image page's picker,
+    # whose "(top class)" then explained class 1 at 0.0%.
+    at = _page(names.BREAST_CANCER)
+    at.selectbox(key=state.scoped(state.EXPLAIN_CLASS, names.BREAST_CANCER, "tabular")).set_value("0").run()
+    at.selectbox(key="selected_model").set_value(names.DIGITS).run()
+    sample = next(o for o in at.selectbox(key="explain_sample").options if "-label-" in o)
+    at.selectbox(key="explain_sample").set_value(sample).run()
+    assert not at.exception and not at.error
+    picker = at.selectbox(key=state.scoped(state.EXPLAIN_CLASS, names.DIGITS, "image"))
+    assert picker.value == "(top class)"
+    title = json.loads(_charts(at)[0].proto.spec)["layout"]["title"]["text"]
+    explained = float(title.rsplit("(", 1)[1].rstrip("%)"))
+    assert explained > 10.0, title  # the top class, not an arbitrary one at 0.0%
+    # and back: the tabular choice is still the tabular model's own
+    at.selectbox(key="selected_model").set_value(names.BREAST_CANCER).run()
+    assert at.selectbox(key=state.scoped(state.EXPLAIN_CLASS, names.BREAST_CANCER, "tabular")).value == "0"

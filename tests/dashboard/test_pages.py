@@ -10,6 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from core import names
 from core.config import Settings
+from core.registry.facade import Registry
+from dashboard import state
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 PAGES = ["../pages/overview.py", "../pages/registry.py"]
@@ -79,13 +81,32 @@ def test_registry_rollback_cancel_changes_nothing(seeded_home: Settings) -> None
 def test_registry_promote_moves_the_chosen_alias(seeded_home: Settings) -> None:
     at = _app().run()
     at.switch_page("../pages/registry.py").run()
-    at.selectbox(key="promote_version").select(1)
-    at.selectbox(key="promote_alias").select(names.CHALLENGER)
+    at.selectbox(key=state.scoped(state.PROMOTE_VERSION, names.BREAST_CANCER)).select(1)
+    at.selectbox(key=state.scoped(state.PROMOTE_ALIAS, names.BREAST_CANCER)).select(names.CHALLENGER)
+    at.text_input(key=state.scoped(state.PROMOTE_REASON, names.BREAST_CANCER)).input("try v1")
     at.button(key="promote").click().run()
+    # nothing moves before the confirmation; v1 is worse than the challenger v2 on held-out data
+    client = MlflowClient(seeded_home.tracking_uri, seeded_home.tracking_uri)
+    assert int(client.get_model_version_by_alias(names.BREAST_CANCER, names.CHALLENGER).version) == 2
+    assert any("v1 is worse on held-out data than the current challenger: accuracy" in w.value for w in at.warning)
+    at.button(key="promote-confirm-button").click().run()
     assert not at.exception
     assert at.success[0].value.startswith("challenger: v2 → v1.")
-    client = MlflowClient(seeded_home.tracking_uri, seeded_home.tracking_uri)
     assert int(client.get_model_version_by_alias(names.BREAST_CANCER, names.CHALLENGER).version) == 1
+    assert at.text_input(key=state.scoped(state.PROMOTE_REASON, names.BREAST_CANCER)).value == ""
+    assert Registry.from_settings(seeded_home).history(names.BREAST_CANCER, limit=1)[0].reason == "try v1"
+
+
+def test_registry_promote_cancel_changes_nothing(seeded_home: Settings) -> None:
+    at = _app().run()
+    at.switch_page("../pages/registry.py").run()
+    at.selectbox(key=state.scoped(state.PROMOTE_VERSION, names.BREAST_CANCER)).select(1)
+    at.button(key="promote").click().run()
+    assert any("v1 is worse on held-out data than the current champion" in w.value for w in at.warning)
+    at.button(key="promote-cancel").click().run()
+    assert not at.exception and not at.warning
+    client = MlflowClient(seeded_home.tracking_uri, seeded_home.tracking_uri)
+    assert int(client.get_model_version_by_alias(names.BREAST_CANCER, names.CHAMPION).version) == 3
 
 
 def test_registry_compare_shows_metric_deltas(seeded_home: Settings) -> None:

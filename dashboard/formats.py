@@ -1,0 +1,55 @@
+"""One set of column formats for every table the dashboard shows.
+
+p-values in scientific notation (never sixty zeros), latencies in ms with one decimal, shares
+and accuracies as percentages. Columns are matched by name, so a table from any core function
+gets the same formats as every other page: ``formats.table(frame, key=...)``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+P_VALUE = "%.2e"
+MILLISECONDS = "%.1f ms"
+PERCENT = "percent"
+COMPACT = "%.4g"
+
+_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(^|[_ ])p([_ -]?value|_adjusted)?$|^p[_ -]|sequential_p|srm_p"), P_VALUE),
+    (re.compile(r"\(ms\)$"), "%.2f"),
+    (re.compile(r"(_ms$|^latency)"), MILLISECONDS),
+    (re.compile(r"(share|accuracy|error_rate|agreement|rate$)"), PERCENT),
+    (re.compile(r"^(statistic|threshold|shap|value|delta)$"), COMPACT),
+)
+
+
+def number_format(column: str) -> str | None:
+    """The format for a numeric column named ``column`` (``None``: Streamlit's default)."""
+    name = column.strip().lower()
+    if "(points)" in name or "change" in name:
+        return "%+.2f"
+    for pattern, fmt in _RULES:
+        if pattern.search(name):
+            return fmt
+    return None
+
+
+def column_config(frame: pd.DataFrame) -> dict[str, Any]:
+    """``st.dataframe`` column configuration for the numeric columns of ``frame``."""
+    config: dict[str, Any] = {}
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]) or pd.api.types.is_bool_dtype(frame[column]):
+            continue
+        fmt = number_format(str(column))
+        if fmt is not None:
+            config[str(column)] = st.column_config.NumberColumn(format=fmt)
+    return config
+
+
+def table(frame: pd.DataFrame, *, key: str | None = None, container: Any = st) -> None:
+    """Show ``frame`` as a full-width table without its index, numbers formatted by :func:`number_format`."""
+    container.dataframe(frame, hide_index=True, width="stretch", key=key, column_config=column_config(frame))
