@@ -39,3 +39,7 @@ class UntrustedModelError(ModelOpsError):
 
 class RequestNotFoundError(ModelOpsError):
     """No served request has the given id (feedback for an unknown request)."""
+
+
+class ExportError(ModelOpsError):
+    """A TFLite conversion or its measurement failed; nothing was registered."""

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from core.errors import InvalidInputError
+from core.errors import ExportError, InvalidInputError
 from core.names import TARGET
 from core.registry.reference import load_version_frame
 from core.runtime.handles import ModelHandle
@@ -36,7 +36,6 @@ from core.runtime.tflite import (
     TAG_PREFIX,
     Build,
     BuildReport,
-    ExportError,
     TFLiteModel,
     build_key,
     normalise_mode,

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from core.errors import InvalidInputError, ModelOpsError
+from core.errors import ExportError, InvalidInputError
 
 MODES = ("float32", "dynamic-range", "float16", "int8")
 
@@ -30,10 +30,6 @@ TAG_PREFIX = "modelops.tflite."
 
 
 DEFAULT_MAX_DROP = 1.0  # accuracy points
-
-
-class ExportError(ModelOpsError):
-    """A conversion or its measurement failed; nothing was registered."""
 
 
 def normalise_mode(mode: str) -> str:

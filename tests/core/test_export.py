@@ -16,12 +16,12 @@ from core import names
 from core.config import Settings
 from core.edge.export import export_version
 from core.edge.reports import builds_frame
-from core.errors import InvalidInputError
+from core.errors import ExportError, InvalidInputError
 from core.registry.facade import Registry
 from core.registry.reference import load_version_frame
 from core.runtime.handles import load_handle
 from core.runtime.inputs import reference_tensor
-from core.runtime.tflite import TAG_PREFIX, ExportError, TFLiteModel, list_builds, stored_build
+from core.runtime.tflite import TAG_PREFIX, TFLiteModel, list_builds, stored_build
 from tests.conftest import _point_env_at, copy_home
 
 ROOT = Path(__file__).resolve().parents[2]
