@@ -85,7 +85,7 @@ with components.errors_as_messages():
     st.subheader(f"Report card: {name} v{version}")
     st.caption(
         f"Measured against the Keras model on {reports[0].holdout_images} held-out images; latency is one image, "
-        "median, LiteRT interpreter vs a direct Keras call in the same run."
+        "median, LiteRT interpreter vs the compiled Keras graph the service runs, in the same run."
     )
     formats.table(report_frame(reports), key="report-table")
     st.plotly_chart(export_report_figure(reports), width="stretch", key="report-chart")

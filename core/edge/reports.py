@@ -15,16 +15,16 @@ def report_frame(reports: Sequence[BuildReport]) -> Any:
     rows = [
         {
             "build": r.key,
+            "gate": "accepted" if r.accepted else "rejected",
             "size (KiB)": round(r.size_bytes / 1024, 1),
             "size vs Keras": round(r.size_ratio, 3),
             "LiteRT (ms)": round(r.tflite_ms, 3),
-            "Keras call (ms)": round(r.keras_ms, 3),
+            "Keras graph (ms)": round(r.keras_ms, 3),
             "latency ratio": round(r.latency_ratio, 3),
             "accuracy": round(r.accuracy, 4),
             "change (points)": round(r.accuracy_change, 2),
             "top-1 agreement": round(r.agreement, 4),
             "max prob diff": float(f"{r.max_probability_diff:.3g}"),
-            "gate": "accepted" if r.accepted else "rejected",
             "reason": r.reason,
         }
         for r in reports

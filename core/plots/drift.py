@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -11,8 +12,11 @@ from core.plots.style import CURRENT_COLOR, REFERENCE_COLOR
 def distribution_figure(reference: pd.Series, current: pd.Series, column: str) -> go.Figure:
     """Overlaid histograms (as shares) of one feature in the reference and current data."""
     fig = go.Figure()
-    fig.add_histogram(x=reference, name="reference", histnorm="probability", opacity=0.55, marker_color=REFERENCE_COLOR)
-    fig.add_histogram(x=current, name="current", histnorm="probability", opacity=0.55, marker_color=CURRENT_COLOR)
+    bins = shared_bins(reference, current)
+    for name, values, color in (("reference", reference, REFERENCE_COLOR), ("current", current, CURRENT_COLOR)):
+        fig.add_histogram(
+            x=values, name=name, histnorm="probability", opacity=0.55, marker_color=color, xbins=bins, autobinx=False
+        )
     fig.update_layout(
         barmode="overlay",
         title={"text": f"{column}: distribution", "font": {"size": 14}},
@@ -23,9 +27,22 @@ def distribution_figure(reference: pd.Series, current: pd.Series, column: str) -
     return fig
 
 
+def shared_bins(reference: pd.Series, current: pd.Series, count: int = 30) -> dict[str, float] | None:
+    """One set of histogram bins over both samples, so their shares compare bar by bar (``None`` if not numeric)."""
+    if not (pd.api.types.is_numeric_dtype(reference) and pd.api.types.is_numeric_dtype(current)):
+        return None
+    both = pd.concat([reference, current]).astype(float).dropna()
+    if both.empty:
+        return None
+    low, high = float(both.min()), float(both.max())
+    if high <= low:
+        return {"start": low - 0.5, "end": high + 0.5, "size": 1.0}
+    size = (high - low) / count
+    return {"start": low, "end": high + size * 1e-6, "size": size}
+
+
 def ecdf_figure(reference: pd.Series, current: pd.Series, column: str) -> go.Figure:
     """Empirical CDFs of one numeric feature; the KS statistic is their largest vertical gap."""
-    import numpy as np
 
     fig = go.Figure()
     for name, values, color in (("reference", reference, REFERENCE_COLOR), ("current", current, CURRENT_COLOR)):

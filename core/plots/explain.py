@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -29,7 +30,6 @@ def importance_figure(expl: TabularExplanation, k: int, top: int = 15) -> go.Fig
 
 def beeswarm_figure(expl: TabularExplanation, k: int, top: int = 15) -> go.Figure:
     """One dot per row and feature: SHAP value across, feature rank (low→high) as colour."""
-    import numpy as np
 
     order = list(expl.importance(k).head(top).index)[::-1]
     values = expl.for_class(k)
@@ -96,12 +96,17 @@ def waterfall_figure(expl: TabularExplanation, row: int, k: int, top: int = 10, 
             decreasing={"marker": {"color": "#1f77b4"}},
             totals={"marker": {"color": "#7f7f7f"}},
             connector={"line": {"color": "#bbb"}},
+            cliponaxis=False,
         )
     )
+    # Room for the value labels outside the bars at both ends (two figures side by side are narrow).
+    path = [base, *(base + float(v) for v in np.cumsum(deltas)), output]
+    low, high = min(path), max(path)
+    pad = 0.3 * (high - low) if high > low else 0.1
     fig.update_layout(
-        title=title or f"Row explanation: P({expl.classes[k]}) = {output:.3f}",
-        yaxis={"autorange": "reversed"},
-        xaxis={"title": _class_title(expl, k)},
+        title={"text": title or f"Row explanation: P({expl.classes[k]}) = {output:.3f}", "font": {"size": 14}},
+        yaxis={"autorange": "reversed", "automargin": True},
+        xaxis={"title": _class_title(expl, k), "range": [low - pad, high + pad], "automargin": True},
         margin=MARGIN,
         height=max(300, 28 * len(labels) + 140),
         showlegend=False,
@@ -144,7 +149,6 @@ def saliency_figure(expl: ImageExplanation, k: int | None = None, title: str = "
 
     Red pixels pushed the class up, blue pushed it down; the colour scale is symmetric.
     """
-    import numpy as np
 
     k = expl.top_class if k is None else k
     heat = expl.heatmap(k)
@@ -159,7 +163,7 @@ def saliency_figure(expl: ImageExplanation, k: int | None = None, title: str = "
             zmin=-limit,
             zmax=limit,
             opacity=0.6,
-            colorbar={"title": "attribution"},
+            colorbar={"title": {"text": "attribution", "side": "right"}, "thickness": 12, "len": 0.9},
             hovertemplate="x %{x}, y %{y}<br>%{z:.4f}<extra></extra>",
             name="attribution",
         )

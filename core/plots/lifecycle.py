@@ -18,7 +18,7 @@ def export_report_figure(reports: list[BuildReport]) -> go.Figure:
     fig = make_subplots(
         rows=1,
         cols=3,
-        subplot_titles=("size vs Keras (×)", "latency vs Keras call (×)", "accuracy change (points)"),
+        subplot_titles=("size vs Keras (×)", "latency vs served Keras graph (×)", "accuracy change (points)"),
     )
     panels = (
         [r.size_ratio for r in reports],
@@ -30,12 +30,24 @@ def export_report_figure(reports: list[BuildReport]) -> go.Figure:
             x=keys,
             y=values,
             marker_color=colours,
-            text=[f"{v:+.2f}" if col == 3 else f"{v:.3g}" for v in values],
+            text=None if col == 3 else [f"{v:.3g}" for v in values],
             textposition="outside",
             showlegend=False,
             row=1,
             col=col,
         )
+    # A change of +0.00 draws no bar: a labelled marker at every value keeps each build visible.
+    fig.add_scatter(
+        x=keys,
+        y=panels[2],
+        mode="markers+text",
+        marker={"symbol": "line-ew-open", "size": 26, "color": colours, "line": {"width": 3}},
+        text=[f"{v:+.2f}" for v in panels[2]],
+        textposition="top center",
+        showlegend=False,
+        row=1,
+        col=3,
+    )
     limit = reports[0].max_accuracy_drop if reports else 1.0
     fig.add_hline(y=-limit, line_dash="dash", line_color="#d62728", row=1, col=3)
     changes = panels[2] or [0.0]

@@ -84,7 +84,7 @@ class BuildReport:
 
     @property
     def latency_ratio(self) -> float:
-        """LiteRT latency over the direct Keras call's latency (below 1 = faster)."""
+        """LiteRT latency over the served Keras graph's latency (below 1 = faster)."""
         return self.tflite_ms / self.keras_ms if self.keras_ms else float("nan")
 
     @property
