@@ -135,3 +135,113 @@ class ErrorResponse(BaseModel):
     """Every 4xx/5xx answer: what went wrong, in words."""
 
     detail: Any
+
+
+# -- health -----------------------------------------------------------------------------------
+class HealthResponse(BaseModel):
+    """The process is alive."""
+
+    status: str = Field(description="always `ok`")
+
+
+class ReadyResponse(BaseModel):
+    """Whether every model with a champion serves it (answered with 503 when not)."""
+
+    ready: bool
+    models: dict[str, str] = Field(description="model name -> state (ready, degraded, loading, failed)")
+
+
+# -- what is served -----------------------------------------------------------------------------
+class ArmInfo(BaseModel):
+    """The version one alias serves and the runtime it runs on."""
+
+    version: int
+    runtime: str = Field(description="onnxruntime, sklearn-trees, sklearn, keras, litert-<mode>, ...")
+    runtime_reason: str = Field(description="why this runtime (e.g. why not the compiled build)")
+    loaded_at: float = Field(description="Unix time the version was loaded")
+
+
+class TrafficInfo(BaseModel):
+    """The A/B split of one model."""
+
+    champion_share: float
+    challenger_share: float
+    shadow: bool = Field(description="the champion answers all; the challenger gets a logged copy")
+
+
+class ServedModelInfo(BaseModel):
+    """The serving state of one registered model."""
+
+    name: str
+    kind: str | None = Field(description="tabular or image (null until a champion is loaded)")
+    state: str = Field(description="ready, degraded (an alias is not served as the registry says), loading, failed")
+    arms: dict[str, ArmInfo] = Field(description="alias -> what it serves")
+    registry_aliases: dict[str, int] = Field(description="alias -> version, as the registry says")
+    traffic: TrafficInfo
+    last_error: str | None = Field(description="the last load failure, if any")
+    last_error_at: float | None = Field(description="Unix time of the last load failure")
+
+
+class ServedModels(BaseModel):
+    """Every served model, and when the registry was last followed."""
+
+    models: list[ServedModelInfo]
+    last_sync_at: float | None = Field(description="Unix time of the last registry sync")
+    last_sync_error: str | None = Field(description="why the last registry sync failed, if it did")
+
+    def get(self, name: str) -> ServedModelInfo | None:
+        """The model called ``name``, or ``None`` when it is not served."""
+        return next((m for m in self.models if m.name == name), None)
+
+    def by_name(self) -> dict[str, ServedModelInfo]:
+        """The served models keyed by name."""
+        return {m.name: m for m in self.models}
+
+
+# -- online learning ----------------------------------------------------------------------------
+class OnlineUpdate(BaseModel):
+    """One evaluation of an online candidate and what followed from it."""
+
+    event: str = Field(description="rejected, evaluated, registered or promoted")
+    accepted: bool = Field(description="the candidate passed the gate")
+    parent_version: int
+    new_version: int | None = Field(description="the version registered from the candidate, if any")
+    rows: int = Field(description="rows the candidate saw since its parent")
+    candidate_accuracy: float = Field(description="held-out accuracy of the candidate")
+    champion_version: int
+    champion_accuracy: float = Field(description="held-out accuracy of the champion")
+    margin_points: float
+    reason: str
+
+
+class _ForModel(BaseModel):
+    model: str
+
+
+class EvaluateResponse(OnlineUpdate, _ForModel):
+    """``POST …/train/evaluate``: ``model``, then the evaluation (the last base's fields come first)."""
+
+
+class TrainResponse(BaseModel):
+    """One applied training batch, and the evaluation it triggered (every N rows)."""
+
+    model: str
+    batch: int = Field(description="the batch's number: batches are applied in this order")
+    rows: int
+    rows_since_parent: int
+    parent_version: int
+    update: OnlineUpdate | None = Field(description="the every-N evaluation, when this batch triggered it")
+
+
+class OnlineState(BaseModel):
+    """The online candidate of one model and how it is judged."""
+
+    model: str
+    parent_version: int
+    rows_since_parent: int
+    batches: int = Field(description="batches applied since the service started")
+    eval_every: int = Field(description="rows between evaluations (0: on demand only)")
+    margin_points: float
+    auto_register: bool
+    auto_promote: bool
+    last_update: OnlineUpdate | None
