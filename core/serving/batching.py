@@ -30,18 +30,33 @@ class MicroBatcher:
         self.max_rows = max_rows
         self.max_wait_s = max_wait_ms / 1000.0
         self._executor = executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
-        self._queue: asyncio.Queue[tuple[np.ndarray, asyncio.Future]] | None = None
+        self._queue: asyncio.Queue[tuple[np.ndarray, asyncio.Future] | None] | None = None
         self._task: asyncio.Task | None = None
+        self._loop_of_task: asyncio.AbstractEventLoop | None = None
+        self.retired = False
         self.batches = 0
 
     async def predict(self, frame: np.ndarray) -> np.ndarray:
         """Probabilities for ``frame``'s rows, computed in a batch with concurrent callers."""
+        loop = asyncio.get_running_loop()
+        if self.retired:  # a caller that picked this version just before it was unloaded
+            return await loop.run_in_executor(self._executor, self._predict, frame)
         if self._queue is None:
             self._queue = asyncio.Queue()
+            self._loop_of_task = loop
             self._task = asyncio.create_task(self._loop())
-        future = asyncio.get_running_loop().create_future()
+        future = loop.create_future()
         await self._queue.put((frame, future))
         return await future
+
+    def retire(self) -> None:
+        """Stop batching once the queued calls are answered; later calls run unbatched (thread-safe).
+
+        Called when the version is unloaded, so its batching task ends and lets the model go.
+        """
+        self.retired = True
+        if self._queue is not None and self._loop_of_task is not None and not self._loop_of_task.is_closed():
+            self._loop_of_task.call_soon_threadsafe(self._queue.put_nowait, None)
 
     async def close(self) -> None:
         """Stop the batching task (pending callers are cancelled)."""
@@ -53,8 +68,11 @@ class MicroBatcher:
     async def _loop(self) -> None:
         assert self._queue is not None
         loop = asyncio.get_running_loop()
-        while True:
+        stopping = False
+        while not stopping:
             first = await self._queue.get()
+            if first is None:  # retired
+                return
             batch = [first]
             rows = len(first[0])
             deadline = loop.time() + self.max_wait_s
@@ -69,6 +87,9 @@ class MicroBatcher:
                         item = await asyncio.wait_for(self._queue.get(), remaining)
                     except TimeoutError:
                         break
+                if item is None:  # retired: answer this batch, then stop
+                    stopping = True
+                    break
                 batch.append(item)
                 rows += len(item[0])
             await self._run(batch)

@@ -10,11 +10,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Generic, TypeVar
 
 from core import names
+from core.api.schemas import ArmInfo, ServedModelInfo, ServedModels, TrafficInfo
 from core.config import Settings
 from core.errors import ModelNotFoundError, ModelOpsError
 from core.registry.facade import Registry
@@ -25,6 +28,9 @@ from core.serving.metrics import ServiceMetrics
 from core.store.traffic import TrafficConfig, load_traffic
 
 log = logging.getLogger(__name__)
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -66,31 +72,94 @@ class ServedModel:
         current = {a: arm.version for a, arm in self.arms.items()}
         return "ready" if current == self.wanted else "degraded"
 
-    def describe(self) -> dict[str, Any]:
-        """A JSON-ready view for ``GET /v1/models``."""
+    def describe(self) -> ServedModelInfo:
+        """What ``GET /v1/models`` says about this model."""
         traffic = self.traffic or TrafficConfig(self.name)
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "state": self.state,
-            "arms": {
-                alias: {
-                    "version": arm.version,
-                    "runtime": arm.handle.runtime,
-                    "runtime_reason": arm.handle.runtime_reason,
-                    "loaded_at": arm.handle.loaded_at,
-                }
+        return ServedModelInfo(
+            name=self.name,
+            kind=self.kind,
+            state=self.state,
+            arms={
+                alias: ArmInfo(
+                    version=arm.version,
+                    runtime=arm.handle.runtime,
+                    runtime_reason=arm.handle.runtime_reason,
+                    loaded_at=arm.handle.loaded_at,
+                )
                 for alias, arm in self.arms.items()
             },
-            "registry_aliases": dict(self.wanted),
-            "traffic": {
-                "champion_share": traffic.champion_share,
-                "challenger_share": traffic.challenger_share,
-                "shadow": traffic.shadow,
-            },
-            "last_error": self.last_error,
-            "last_error_at": self.last_error_at,
-        }
+            registry_aliases=dict(self.wanted),
+            traffic=TrafficInfo(
+                champion_share=traffic.champion_share,
+                challenger_share=traffic.challenger_share,
+                shadow=traffic.shadow,
+            ),
+            last_error=self.last_error,
+            last_error_at=self.last_error_at,
+        )
+
+
+class HandleCache(Generic[K, V]):
+    """Loaded versions by key, the least recently used dropped beyond ``size`` — never a pinned one.
+
+    "Used" means served: :meth:`shrink` is given the keys the arms serve right now, marks them
+    used, then drops the oldest others until ``size`` remain. So a version that stopped serving
+    a minute ago (the one a rollback returns to) outlives one that stopped an hour ago, and
+    when more versions are served than ``size`` the cache holds them all rather than drop one.
+
+    >>> cache = HandleCache(size=1)
+    >>> cache.put("v1", "handle 1"); cache.put("v2", "handle 2")
+    >>> cache.shrink(keep={"v2"})
+    ['handle 1']
+    >>> cache.shrink(keep={"v2", "v3"}), len(cache)
+    ([], 1)
+    """
+
+    def __init__(self, size: int) -> None:
+        if size < 0:
+            raise ValueError(f"a handle cache holds 0 or more entries, not {size}")
+        self.size = size
+        self._entries: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        """The entry for ``key`` (now the most recently used), or ``None``."""
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        """Keep ``value`` as the most recently used entry (nothing is dropped until :meth:`shrink`)."""
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+
+    def shrink(self, keep: Iterable[K]) -> list[V]:
+        """Mark ``keep`` used, then drop the least recently used others beyond ``size``; returns what was dropped."""
+        keep = set(keep)
+        with self._lock:
+            for key in [k for k in self._entries if k in keep]:  # kept in their own order
+                self._entries.move_to_end(key)
+            dropped = []
+            for key in list(self._entries):
+                if len(self._entries) <= self.size:
+                    break
+                if key not in keep:
+                    dropped.append(self._entries.pop(key))
+            return dropped
+
+    def keys(self) -> list[K]:
+        """The cached keys, least recently used first."""
+        with self._lock:
+            return list(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
 
 
 class ModelManager:
@@ -102,7 +171,7 @@ class ModelManager:
         self.metrics = metrics
         self.registry = Registry.from_settings(settings)
         self.models: dict[str, ServedModel] = {}
-        self._handles: dict[tuple[str, int], Arm] = {}
+        self._handles: HandleCache[tuple[str, int], Arm] = HandleCache(config.max_loaded_versions)
         self._sync_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="predict")
         self._stop = threading.Event()
@@ -118,12 +187,16 @@ class ModelManager:
             raise ModelNotFoundError(f"model {name!r} is not served; GET /v1/models lists what is")
         return served
 
+    def loaded(self) -> list[tuple[str, int]]:
+        """``(model, version)`` of every loaded version, least recently served first."""
+        return self._handles.keys()
+
     def ready(self) -> bool:
         """True when every model with a champion serves it."""
         return bool(self.models) and all(names.CHAMPION in m.arms for m in self.models.values() if m.wanted)
 
     # -- following the registry -----------------------------------------------------------
-    def sync(self) -> dict[str, Any]:
+    def sync(self) -> ServedModels:
         """Read aliases and traffic now, load what changed, swap it in; returns the state."""
         with self._sync_lock:
             try:
@@ -151,6 +224,7 @@ class ModelManager:
                         del served.arms[alias]
                         self._publish(served)
                 self.models[summary.name] = served
+            self._drop_unserved()
             self.last_sync_at = time.time()
             return self.describe()
 
@@ -173,8 +247,15 @@ class ModelManager:
             executor=self._executor,
         )
         arm = Arm(alias, handle, batcher)
-        self._handles[(model, version)] = arm
+        self._handles.put((model, version), arm)
         return arm
+
+    def _drop_unserved(self) -> None:
+        """Unload the least recently served versions beyond ``max_loaded_versions`` (never a served one)."""
+        serving = {(m.name, arm.version) for m in self.models.values() for arm in m.arms.values()}
+        for arm in self._handles.shrink(keep=serving):
+            log.info("%s v%s unloaded (not served, least recently used)", arm.handle.model_name, arm.version)
+            arm.batcher.retire()
 
     def _publish(self, served: ServedModel) -> None:
         gauge = self.metrics.served
@@ -184,13 +265,13 @@ class ModelManager:
         for alias, arm in served.arms.items():
             gauge.labels(served.name, alias, str(arm.version), arm.handle.runtime).set(1)
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> ServedModels:
         """Everything ``GET /v1/models`` answers."""
-        return {
-            "models": [m.describe() for m in sorted(self.models.values(), key=lambda m: m.name)],
-            "last_sync_at": self.last_sync_at,
-            "last_sync_error": self.last_sync_error,
-        }
+        return ServedModels(
+            models=[m.describe() for m in sorted(self.models.values(), key=lambda m: m.name)],
+            last_sync_at=self.last_sync_at,
+            last_sync_error=self.last_sync_error,
+        )
 
     # -- background polling ----------------------------------------------------------------
     def start_polling(self) -> None:

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
 
 from core import names
-from core.errors import ModelOpsError
+from core.api.schemas import OnlineState
 from core.online.learner import OnlineConfig, OnlineLearner
 from core.online.rollback import check_auto_rollback
 from core.runtime.handles import ModelHandle
 from core.serving.config import ServiceConfig
+from core.serving.errors import NotServedError
 from core.serving.manager import ModelManager
 from core.serving.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
 ACTOR = "online-learning"
-
-
-class NotServedError(ModelOpsError):
-    """The model has no loaded champion to learn from."""
 
 
 class OnlineService:
@@ -56,24 +52,23 @@ class OnlineService:
                 )
             return self._learners[name]
 
-    def describe(self, name: str) -> dict[str, Any]:
+    def describe(self, name: str) -> OnlineState:
         """The candidate's state, or that there is none yet."""
         with self._lock:
             learner = self._learners.get(name)
-        if learner is None:
-            champion = self._champion(name)
-            return {
-                "model": name,
-                "parent_version": champion.version,
-                "rows_since_parent": 0,
-                "batches": 0,
-                "eval_every": self.online.eval_every,
-                "margin_points": self.online.margin_points,
-                "auto_register": self.online.auto_register,
-                "auto_promote": self.online.auto_promote,
-                "last_update": None,
-            }
-        return learner.describe()
+        if learner is not None:
+            return OnlineState.model_validate(learner.describe())
+        return OnlineState(
+            model=name,
+            parent_version=self._champion(name).version,
+            rows_since_parent=0,
+            batches=0,
+            eval_every=self.online.eval_every,
+            margin_points=self.online.margin_points,
+            auto_register=self.online.auto_register,
+            auto_promote=self.online.auto_promote,
+            last_update=None,
+        )
 
     def _champion(self, name: str) -> ModelHandle:
         arm = self.manager.get(name).arms.get(names.CHAMPION)

@@ -1,0 +1,54 @@
+"""What is served, the A/B split, and following the registry now."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+
+from core.api.schemas import ServedModelInfo, ServedModels, TrafficRequest
+from core.registry.types import current_actor
+from core.serving.auth import REQUIRE_TOKEN
+from core.serving.errors import AUTH_ERRORS
+from core.serving.state import Service
+from core.store.traffic import TrafficConfig, save_traffic
+
+router = APIRouter()
+
+
+@router.get(
+    "/v1/models",
+    tags=["models"],
+    summary="What is served: versions per arm, traffic, load state",
+    response_model=ServedModels,
+)
+async def list_served(service: Service) -> ServedModels:
+    return service.manager.describe()
+
+
+@router.put(
+    "/v1/models/{name}/traffic",
+    tags=["admin"],
+    summary="Set the A/B split (authenticated)",
+    response_model=ServedModelInfo,
+    responses=AUTH_ERRORS,
+    dependencies=[REQUIRE_TOKEN],
+)
+async def put_traffic(name: str, body: TrafficRequest, service: Service) -> ServedModelInfo:
+    served = service.manager.get(name)
+    traffic = TrafficConfig(name, body.challenger_share, body.shadow)
+    await asyncio.to_thread(save_traffic, service.manager.registry.store, traffic, current_actor())
+    served.traffic = traffic
+    return served.describe()
+
+
+@router.post(
+    "/v1/admin/reload",
+    tags=["admin"],
+    summary="Follow the registry now: load and swap in moved aliases (authenticated)",
+    response_model=ServedModels,
+    responses=AUTH_ERRORS,
+    dependencies=[REQUIRE_TOKEN],
+)
+async def reload(service: Service) -> ServedModels:
+    return await asyncio.to_thread(service.manager.sync)
