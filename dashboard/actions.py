@@ -38,8 +38,9 @@ def push_to_service(model: str, alias: str, version: int) -> str:
         return f"The prediction service was not reloaded ({exc}); it follows the registry when it next polls."
     finally:
         resources.service_changed()
-    arm = (served.get(model) or {}).get("arms", {}).get(alias)
-    if arm and arm["version"] == version:
+    info = served.get(model)
+    arm = info.arms.get(alias) if info else None
+    if arm is not None and arm.version == version:
         return f"Live on the prediction service: {model} {alias} serves v{version}."
-    error = (served.get(model) or {}).get("last_error")
+    error = info.last_error if info else None
     return f"The service did not swap in v{version}" + (f": {error}" if error else ".")

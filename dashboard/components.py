@@ -9,8 +9,9 @@ import streamlit as st
 
 from core import names
 from core.api.client import ServiceStatus, ServiceUnreachableError
+from core.api.schemas import ArmInfo
 from core.errors import ModelOpsError
-from core.registry.facade import ModelSummary
+from core.registry.types import ModelSummary
 from dashboard import auth, resources, state
 
 ALIAS_COLORS = {names.CHAMPION: "green", names.CHALLENGER: "orange"}
@@ -86,47 +87,39 @@ def service_panel(status: ServiceStatus) -> None:
         f"Prediction service at `{status.url}`: :green-badge[alive] "
         + (":green-badge[ready]" if status.ready else ":orange-badge[not ready]")
     )
-    rows = []
-    for name, model in sorted(status.models.items()):
-        arms = model.get("arms", {})
-        traffic = model.get("traffic", {})
-        rows.append(
-            {
-                "model": name,
-                "state": model.get("state"),
-                "champion": _arm_text(arms.get(names.CHAMPION)),
-                "challenger": _arm_text(arms.get(names.CHALLENGER)),
-                "challenger share": traffic.get("challenger_share"),
-                "shadow": traffic.get("shadow"),
-                "last error": model.get("last_error") or "",
-            }
-        )
+    rows = [
+        {
+            "model": name,
+            "state": model.state,
+            "champion": _arm_text(model.arms.get(names.CHAMPION)),
+            "challenger": _arm_text(model.arms.get(names.CHALLENGER)),
+            "challenger share": model.traffic.challenger_share,
+            "shadow": model.traffic.shadow,
+            "last error": model.last_error or "",
+        }
+        for name, model in sorted(status.models.items())
+    ]
     st.dataframe(rows, hide_index=True, width="stretch")
 
 
 def served_arms(model: str, status: ServiceStatus) -> None:
     """What the service runs for each arm of ``model`` and why (runtime and its reason)."""
-    arms = (status.models.get(model) or {}).get("arms", {}) if status.alive else {}
-    if not arms:
+    served = status.models.get(model) if status.alive else None
+    if served is None or not served.arms:
         st.caption("The prediction service is not serving this model right now.")
         return
     st.dataframe(
         [
-            {
-                "arm": alias,
-                "version": f"v{arm['version']}",
-                "runtime": arm["runtime"],
-                "why": arm.get("runtime_reason", ""),
-            }
-            for alias, arm in sorted(arms.items())
+            {"arm": alias, "version": f"v{arm.version}", "runtime": arm.runtime, "why": arm.runtime_reason}
+            for alias, arm in sorted(served.arms.items())
         ],
         hide_index=True,
         width="stretch",
     )
 
 
-def _arm_text(arm: dict | None) -> str:
-    return f"v{arm['version']} ({arm['runtime']})" if arm else "—"
+def _arm_text(arm: ArmInfo | None) -> str:
+    return f"v{arm.version} ({arm.runtime})" if arm else "—"
 
 
 def traffic_controls(model: str, status: ServiceStatus) -> None:
@@ -138,20 +131,20 @@ def traffic_controls(model: str, status: ServiceStatus) -> None:
     if served is None:
         st.caption(f"The service does not serve {model} (yet).")
         return
-    if names.CHALLENGER not in served.get("arms", {}):
+    if names.CHALLENGER not in served.arms:
         st.caption(f"{model} has no challenger loaded: all traffic goes to the champion.")
-    traffic = served.get("traffic", {})
+    traffic = served.traffic
     cols = st.columns([3, 1, 1], vertical_alignment="bottom")
     share = cols[0].slider(
         "Challenger share of traffic (%)",
         0,
         100,
-        round(100 * traffic.get("challenger_share", 0.0)),
+        round(100 * traffic.challenger_share),
         key=f"{state.TRAFFIC_SHARE}-{model}",
     )
     shadow = cols[1].toggle(
         "Shadow",
-        value=bool(traffic.get("shadow")),
+        value=traffic.shadow,
         key=f"{state.TRAFFIC_SHADOW}-{model}",
         help="The champion answers everything; the challenger gets a logged copy.",
     )

@@ -19,9 +19,9 @@ with components.errors_as_messages():
 
     st.subheader("Traffic")
     components.traffic_controls(name, status)
-    served = status.models.get(name, {})
-    traffic = served.get("traffic", {})
-    share = 0.0 if traffic.get("shadow") else float(traffic.get("challenger_share", 0.0))
+    served = status.models.get(name)
+    traffic = served.traffic if served is not None else None
+    share = 0.0 if traffic is None or traffic.shadow else traffic.challenger_share
     versions = {alias: v for alias, v in model.aliases.items() if alias in names.ALIASES}
     if names.CHALLENGER not in versions:
         st.info(f"{name} has no challenger. Promote a version to `challenger` on the Registry page to start a test.")

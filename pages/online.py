@@ -32,24 +32,24 @@ with components.errors_as_messages():
         live = None
         st.warning(f"The candidate lives in the prediction service, which did not answer: {exc}")
     if live is not None:
-        last = live.get("last_update") or {}
+        last = live.last_update
         cols = st.columns(4)
-        cols[0].metric("Parent version", f"v{live['parent_version']}")
-        cols[1].metric("Rows since parent", f"{live['rows_since_parent']:,}")
-        cols[2].metric("Batches applied", f"{live['batches']:,}")
-        if last:
+        cols[0].metric("Parent version", f"v{live.parent_version}")
+        cols[1].metric("Rows since parent", f"{live.rows_since_parent:,}")
+        cols[2].metric("Batches applied", f"{live.batches:,}")
+        if last is not None:
             cols[3].metric(
-                f"Candidate vs v{last['champion_version']}",
-                f"{last['candidate_accuracy']:.4f}",
-                f"{100 * (last['candidate_accuracy'] - last['champion_accuracy']):+.2f} points",
+                f"Candidate vs v{last.champion_version}",
+                f"{last.candidate_accuracy:.4f}",
+                f"{100 * (last.candidate_accuracy - last.champion_accuracy):+.2f} points",
             )
-            (st.success if last["accepted"] else st.error)(f"Last decision ({last['event']}): {last['reason']}")
-        every = live["eval_every"]
+            (st.success if last.accepted else st.error)(f"Last decision ({last.event}): {last.reason}")
+        every = live.eval_every
         st.caption(
             (f"Judged every {every} rows" if every else "Judged on demand")
-            + f"; passes when at most {live['margin_points']:g} points below the champion on held-out data; "
-            + ("registers" if live["auto_register"] else "does not register")
-            + (" and promotes" if live["auto_promote"] else "")
+            + f"; passes when at most {live.margin_points:g} points below the champion on held-out data; "
+            + ("registers" if live.auto_register else "does not register")
+            + (" and promotes" if live.auto_promote else "")
             + " automatically."
         )
         if user is None:
@@ -57,12 +57,12 @@ with components.errors_as_messages():
         a, b, c, d = st.columns(4)
         if a.button("Evaluate", key="online-evaluate", disabled=user is None, help="judge without registering"):
             result = client.online_evaluate(name, register=False)
-            st.session_state[state.FLASH] = f"{result['event']}: {result['reason']}"
+            st.session_state[state.FLASH] = f"{result.event}: {result.reason}"
             st.rerun()
         if b.button("Evaluate and register", key="online-register", disabled=user is None):
             result = client.online_evaluate(name, register=True)
-            made = f" → v{result['new_version']}" if result["new_version"] else ""
-            st.session_state[state.FLASH] = f"{result['event']}{made}: {result['reason']}"
+            made = f" → v{result.new_version}" if result.new_version else ""
+            st.session_state[state.FLASH] = f"{result.event}{made}: {result.reason}"
             resources.registry_changed()
             st.rerun()
         online_versions = [
@@ -84,7 +84,7 @@ with components.errors_as_messages():
             st.rerun()
         if d.button("Discard candidate", key="online-reset", disabled=user is None):
             reset = client.online_reset(name)
-            st.session_state[state.FLASH] = f"Candidate restarted from v{reset['parent_version']}."
+            st.session_state[state.FLASH] = f"Candidate restarted from v{reset.parent_version}."
             st.rerun()
 
     st.subheader("Gate decisions over time")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
+from core.api.schemas import EvaluateResponse, OnlineState, ServedModelInfo, ServedModels
 from core.config import Settings
 from core.errors import ModelOpsError
+
+Answer = TypeVar("Answer", bound=BaseModel)
 
 
 class ServiceUnreachableError(ModelOpsError):
@@ -22,7 +26,7 @@ class ServiceStatus:
     url: str
     alive: bool
     ready: bool
-    models: dict[str, dict[str, Any]]
+    models: dict[str, ServedModelInfo]
     error: str | None = None
 
 
@@ -46,38 +50,45 @@ class ServiceClient:
             raise ServiceUnreachableError(f"{method} {path} answered {response.status_code}: {detail or response.text}")
         return response
 
+    def _call(self, answer: type[Answer], method: str, path: str, **kwargs: Any) -> Answer:
+        """``method path`` answered as ``answer`` (a service that answers another shape is an error too)."""
+        response = self._request(method, path, **kwargs)
+        try:
+            return answer.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise ServiceUnreachableError(
+                f"{method} {path} answered a body that is not a {answer.__name__} "
+                f"(is {self.url} a ModelOps service of this version?): {exc.errors()[0]['msg']}"
+            ) from exc
+
     def status(self) -> ServiceStatus:
         """Liveness, readiness and what each model's arms serve; never raises."""
         try:
             ready = self._request("GET", "/readyz").status_code == 200
-            models = {m["name"]: m for m in self._request("GET", "/v1/models").json()["models"]}
+            served = self._call(ServedModels, "GET", "/v1/models")
         except ServiceUnreachableError as exc:
             return ServiceStatus(self.url, False, False, {}, str(exc))
-        return ServiceStatus(self.url, True, ready, models)
+        return ServiceStatus(self.url, True, ready, served.by_name())
 
-    def reload(self) -> dict[str, dict[str, Any]]:
-        """Ask the service to follow the registry now; returns the served models by name."""
-        body = self._request("POST", "/v1/admin/reload", auth=True, timeout=120).json()
-        return {m["name"]: m for m in body["models"]}
+    def reload(self) -> ServedModels:
+        """Ask the service to follow the registry now; returns what it serves afterwards."""
+        return self._call(ServedModels, "POST", "/v1/admin/reload", auth=True, timeout=120)
 
-    def set_traffic(self, model: str, challenger_share: float, shadow: bool = False) -> dict[str, Any]:
-        """Set the A/B split of ``model``."""
-        return self._request(
-            "PUT",
-            f"/v1/models/{model}/traffic",
-            auth=True,
-            json={"challenger_share": challenger_share, "shadow": shadow},
-        ).json()
+    def set_traffic(self, model: str, challenger_share: float, shadow: bool = False) -> ServedModelInfo:
+        """Set the A/B split of ``model``; returns its serving state with the new split."""
+        body = {"challenger_share": challenger_share, "shadow": shadow}
+        return self._call(ServedModelInfo, "PUT", f"/v1/models/{model}/traffic", auth=True, json=body)
 
-    def online_state(self, model: str) -> dict[str, Any]:
+    def online_state(self, model: str) -> OnlineState:
         """The online candidate of ``model``: parent version, rows since, last gate decision."""
-        return self._request("GET", f"/v1/models/{model}/train").json()
+        return self._call(OnlineState, "GET", f"/v1/models/{model}/train")
 
-    def online_evaluate(self, model: str, register: bool, promote: bool = False) -> dict[str, Any]:
+    def online_evaluate(self, model: str, register: bool, promote: bool = False) -> EvaluateResponse:
         """Judge the candidate now; register (and promote) it if it passes."""
         params = {"register": str(register).lower(), "promote": str(promote).lower()}
-        return self._request("POST", f"/v1/models/{model}/train/evaluate", auth=True, params=params, timeout=120).json()
+        path = f"/v1/models/{model}/train/evaluate"
+        return self._call(EvaluateResponse, "POST", path, auth=True, params=params, timeout=120)
 
-    def online_reset(self, model: str) -> dict[str, Any]:
+    def online_reset(self, model: str) -> OnlineState:
         """Discard the candidate; it restarts from the champion."""
-        return self._request("POST", f"/v1/models/{model}/train/reset", auth=True, timeout=60).json()
+        return self._call(OnlineState, "POST", f"/v1/models/{model}/train/reset", auth=True, timeout=60)
