@@ -29,9 +29,10 @@ def distribution_figure(reference: pd.Series, current: pd.Series, column: str) -
 
 def shared_bins(reference: pd.Series, current: pd.Series, count: int = 30) -> dict[str, float] | None:
     """One set of histogram bins over both samples, so their shares compare bar by bar (``None`` if not numeric)."""
+    reference, current = pd.Series(np.asarray(reference)), pd.Series(np.asarray(current))
     if not (pd.api.types.is_numeric_dtype(reference) and pd.api.types.is_numeric_dtype(current)):
         return None
-    both = pd.concat([reference, current]).astype(float).dropna()
+    both = pd.concat([reference, current], ignore_index=True).astype(float).dropna()
     if both.empty:
         return None
     low, high = float(both.min()), float(both.max())

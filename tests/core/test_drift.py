@@ -197,3 +197,11 @@ def test_drifted_features_are_listed_first() -> None:
     assert ranked["column"].iloc[0] == "c" and bool(ranked["drifted"].iloc[0])
     assert not ranked["drifted"].iloc[1:].any()
     assert list(ranked["p_value"].iloc[1:]) == sorted(ranked["p_value"].iloc[1:])
+
+
+def test_histograms_share_their_bins() -> None:
+    from core.plots.drift import distribution_figure
+
+    fig = distribution_figure(np.array([0.0, 1.0, 2.0]), pd.Series([5.0, 10.0]), "x")
+    ref, cur = fig.data
+    assert ref.xbins == cur.xbins and ref.xbins.start == 0.0 and ref.xbins.end > 10.0
