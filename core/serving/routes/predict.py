@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Annotated, Any
+from collections.abc import Awaitable
+from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, File, Query, UploadFile
@@ -45,7 +46,7 @@ async def predict(name: str, body: PredictRequest, service: Service) -> JSONResp
     # Logged in dataframe_split form: compact, and it replays through the predict route.
     inputs = {"columns": [c.name for c in arm.handle.columns], "data": matrix.tolist()}
 
-    def score(on: Arm) -> Any:
+    def score(on: Arm) -> Awaitable[np.ndarray]:
         return on.batcher.predict(matrix)
 
     answer = await service.predictor.serve(
@@ -81,7 +82,7 @@ async def classify(
     prepared, stats = await asyncio.to_thread(_prepare, arm.handle, filename, data, service.config.max_image_pixels)
     batch = prepared.model_input[None].astype("float32")
 
-    def score(on: Arm) -> Any:
+    def score(on: Arm) -> Awaitable[np.ndarray]:
         return asyncio.to_thread(on.handle.predict_images, batch)
 
     inputs = {"filename": image.filename, "bytes": len(data), **stats}
