@@ -43,3 +43,23 @@ class RequestNotFoundError(ModelOpsError):
 
 class ExportError(ModelOpsError):
     """A TFLite conversion or its measurement failed; nothing was registered."""
+
+
+class UnauthorizedError(ModelOpsError):
+    """A mutating route was called without the service's bearer token."""
+
+
+class ServiceUnavailableError(ModelOpsError):
+    """The model exists but no version of it is loaded."""
+
+
+class NotServedError(ModelOpsError):
+    """The model has no loaded champion to learn from."""
+
+
+class ModelFailedError(ModelOpsError):
+    """The model raised while predicting: the request is logged as failed and answered 500."""
+
+
+class ServiceUnreachableError(ModelOpsError):
+    """The prediction service did not answer (not started, wrong URL, or failing)."""

@@ -6,7 +6,7 @@ sequence (move → cache cleared → service reloaded → one message saying wha
 
 from __future__ import annotations
 
-from core.api.client import ServiceUnreachableError
+from core.errors import ServiceUnreachableError
 from core.store.db import AliasMove
 from dashboard import resources
 

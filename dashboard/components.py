@@ -8,9 +8,9 @@ from contextlib import contextmanager
 import streamlit as st
 
 from core import names
-from core.api.client import ServiceStatus, ServiceUnreachableError
+from core.api.client import ServiceStatus
 from core.api.schemas import ArmInfo
-from core.errors import ModelOpsError
+from core.errors import ModelOpsError, ServiceUnreachableError
 from core.registry.types import ModelSummary
 from dashboard import auth, resources, state
 

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core import names
-from core.api.client import ServiceUnreachableError
+from core.errors import ServiceUnreachableError
 from core.plots.lifecycle import online_updates_figure
 from dashboard import actions, auth, components, resources, state
 

@@ -10,13 +10,9 @@ from pydantic import BaseModel, ValidationError
 
 from core.api.schemas import EvaluateResponse, OnlineState, ServedModelInfo, ServedModels
 from core.config import Settings
-from core.errors import ModelOpsError
+from core.errors import ServiceUnreachableError
 
 Answer = TypeVar("Answer", bound=BaseModel)
-
-
-class ServiceUnreachableError(ModelOpsError):
-    """The prediction service did not answer (not started, wrong URL, or failing)."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from core import names
-from core.serving.errors import UnauthorizedError
+from core.errors import UnauthorizedError
 
 
 class BearerToken(HTTPBearer):

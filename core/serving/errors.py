@@ -10,25 +10,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from core.api.schemas import ErrorResponse
-from core.errors import ModelNotFoundError, ModelOpsError, RequestNotFoundError, VersionNotFoundError
+from core.errors import (
+    ModelFailedError,
+    ModelNotFoundError,
+    ModelOpsError,
+    NotServedError,
+    RequestNotFoundError,
+    ServiceUnavailableError,
+    UnauthorizedError,
+    VersionNotFoundError,
+)
 from core.serving.metrics import ServiceMetrics
-
-
-class UnauthorizedError(ModelOpsError):
-    """A mutating route was called without the service's bearer token."""
-
-
-class ServiceUnavailableError(ModelOpsError):
-    """The model exists but no version of it is loaded."""
-
-
-class NotServedError(ModelOpsError):
-    """The model has no loaded champion to learn from."""
-
-
-class ModelFailedError(ModelOpsError):
-    """The model raised while predicting: the request is logged as failed and answered 500."""
-
 
 #: The first matching class decides; any other :class:`ModelOpsError` is the caller's input (422).
 STATUS: tuple[tuple[type[ModelOpsError], int], ...] = (

@@ -7,11 +7,11 @@ import threading
 
 from core import names
 from core.api.schemas import OnlineState
+from core.errors import NotServedError
 from core.online.learner import OnlineConfig, OnlineLearner
 from core.online.rollback import check_auto_rollback
 from core.runtime.handles import ModelHandle
 from core.serving.config import ServiceConfig
-from core.serving.errors import NotServedError
 from core.serving.manager import ModelManager
 from core.serving.metrics import ServiceMetrics
 

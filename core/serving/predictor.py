@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from core import names
-from core.serving.errors import ModelFailedError
+from core.errors import ModelFailedError
 from core.serving.manager import Arm, ServedModel
 from core.serving.metrics import ServiceMetrics
 from core.serving.routing import SHADOW, choose_arm

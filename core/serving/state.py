@@ -13,13 +13,12 @@ from pydantic import BaseModel
 from core import names
 from core.analysis.explain import ExplainerCache
 from core.config import Settings
-from core.errors import InvalidInputError
+from core.errors import InvalidInputError, ServiceUnavailableError
 from core.online.learner import OnlineLearner
 from core.registry.reference import load_version_frame
 from core.runtime.tabular import PAYLOAD_KEYS, Column, payload_to_matrix
 from core.serving.config import ServiceConfig
 from core.serving.drift_monitor import DriftMonitor
-from core.serving.errors import ServiceUnavailableError
 from core.serving.manager import ModelManager, ServedModel
 from core.serving.metrics import ServiceMetrics
 from core.serving.online import OnlineService
