@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import streamlit as st
 
@@ -11,8 +12,9 @@ from core import names
 from core.api.client import ServiceStatus
 from core.api.schemas import ArmInfo
 from core.errors import ModelOpsError, ServiceUnreachableError
+from core.registry.frames import metric_regressions
 from core.registry.types import ModelSummary
-from dashboard import auth, resources, state
+from dashboard import actions, auth, resources, state
 
 ALIAS_COLORS = {names.CHAMPION: "green", names.CHALLENGER: "orange"}
 
@@ -178,3 +180,52 @@ def input_preview(model_input, size: int = 168):  # np.ndarray -> PIL.Image.Imag
     scaled = ((arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)).astype("uint8")
     image = Image.fromarray(scaled[..., 0] if scaled.shape[-1] == 1 else scaled)
     return image.resize((size, round(size * image.height / image.width)), Image.Resampling.NEAREST)
+
+
+def confirm_promotion(
+    model: ModelSummary,
+    version: int,
+    alias: str,
+    *,
+    user: str | None,
+    reason: str,
+    key: str,
+    warnings: tuple[str, ...] = (),
+    clear: tuple[str, ...] = (),
+    button: Any = None,
+    label: str = "Promote",
+) -> None:
+    """A Promote button that asks first: what moves, and a warning when ``version`` is worse on held-out data.
+
+    ``key`` prefixes the buttons' keys (``{key}``, ``{key}-confirm-button``, ``{key}-cancel``);
+    ``warnings`` are shown beside the held-out comparison; ``clear`` names widget keys reset after the
+    move (the reason field). ``button`` is the container to draw the first button in.
+    """
+    pending_key = state.scoped(state.CONFIRM_PROMOTE, model.name, key)
+    if st.session_state.get(pending_key) != (version, alias):
+        if (button or st).button(label, type="primary", key=key, disabled=user is None):
+            st.session_state[pending_key] = (version, alias)
+            st.rerun()
+        return
+    versions = {v.version: v for v in resources.list_versions(model.name)}
+    holder = model.aliases.get(alias)
+    worse = metric_regressions(versions[version], versions.get(holder)) if holder in versions else []
+    with st.container(border=True, key=f"{key}-confirm"):
+        before = f"v{holder}" if holder is not None else "no version"
+        st.markdown(f"Move **{alias}** of **{model.name}** from {before} to **v{version}**?")
+        if holder == version:
+            st.info(f"v{version} already is the {alias}; promoting it again only records the move.")
+        if worse:
+            st.warning(f"v{version} is worse on held-out data than the current {alias}: " + "; ".join(worse))
+        for text in warnings:
+            st.warning(text)
+        yes, no = st.columns(2)
+        if yes.button(f"Confirm: promote v{version}", type="primary", key=f"{key}-confirm-button"):
+            assert user is not None
+            for widget in (pending_key, *clear):
+                st.session_state.pop(widget, None)  # the next move starts afresh (an empty reason)
+            st.session_state[state.FLASH] = actions.promote(model.name, version, alias, actor=user, reason=reason)
+            st.rerun()
+        if no.button("Cancel", key=f"{key}-cancel"):
+            st.session_state.pop(pending_key, None)
+            st.rerun()

@@ -7,7 +7,7 @@ import streamlit as st
 from core import names
 from core.analysis.ab import ALPHA, analyse, sample_size_per_arm
 from core.plots.traffic import cumulative_accuracy_figure
-from dashboard import actions, auth, components, resources, state
+from dashboard import auth, components, resources, state
 
 st.title("A/B testing")
 components.flash()
@@ -84,8 +84,16 @@ with components.errors_as_messages():
     user = auth.current_user()
     if user is None:
         st.caption(auth.refusal())
-    if st.button(f"Promote challenger v{challenger} to champion", key="ab-promote", disabled=user is None):
-        st.session_state[state.FLASH] = actions.promote(
-            name, challenger, names.CHAMPION, actor=user, reason=f"A/B: {report.verdict}"
-        )
-        st.rerun()
+    live = (
+        () if report.verdict == "better" else (f"The live test has not found v{challenger} better: {report.decision}",)
+    )
+    components.confirm_promotion(
+        model,
+        challenger,
+        names.CHAMPION,
+        user=user,
+        reason=f"A/B: {report.verdict}",
+        key="ab-promote",
+        warnings=live,
+        label=f"Promote challenger v{challenger} to champion",
+    )

@@ -4,12 +4,13 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from core.analysis.monitoring import FREQUENCIES, class_mix, traffic_timeseries
+from core.analysis.monitoring import FREQUENCIES, class_mix, last_complete, traffic_timeseries
 from core.plots.traffic import class_mix_figure, timeseries_figure
 from dashboard import components, resources, state
 
 WINDOWS = {"15 min": timedelta(minutes=15), "1 h": timedelta(hours=1), "24 h": timedelta(days=1), "all": None}
 REFRESH_S = 5
+STATUS_CLASSES = {"ok": "2xx answered", "rejected": "4xx refused", "error": "5xx model failed"}
 
 st.title("Monitoring")
 
@@ -34,14 +35,31 @@ def live_panel() -> None:
             )
             return
         series = traffic_timeseries(frame, freq)
-        recent = series.iloc[-1]
+        complete = series[series["complete"]]
+        recent = last_complete(series)
+        statuses = frame["status"].value_counts()
+        answered = len(frame)
         m = st.columns(4)
-        m[0].metric("Requests in window", f"{len(frame):,}")
-        m[1].metric("Requests/s (last bin)", f"{recent['rps']:.1f}")
-        m[2].metric("p99 latency (last bin)", f"{recent['p99']:.1f} ms")
-        m[3].metric("Error rate (window)", f"{(frame['status'] != 'ok').mean():.2%}")
+        m[0].metric("Requests in window", f"{answered:,}")
+        m[1].metric(
+            "Requests/s (last complete bin)",
+            "—" if recent is None else f"{recent['rps']:.1f}",
+            help="The bin still filling is left out: it would understate the rate.",
+        )
+        m[2].metric("p99 latency (last complete bin)", "—" if recent is None else f"{recent['p99']:.1f} ms")
+        m[3].metric(
+            "Error rate (window)",
+            f"{(frame['status'] != 'ok').mean():.2%}",
+            help="Every answered request counts: `error` (the model failed, 500) and `rejected` (4xx).",
+        )
+        st.caption(
+            " · ".join(f"{STATUS_CLASSES.get(s, s)}: {n:,}" for s, n in statuses.items())
+            + f" of {answered:,} answered requests"
+        )
         left, right = st.columns(2)
-        left.plotly_chart(timeseries_figure(series, ["rps"], "Throughput", "requests/s"), width="stretch")
+        left.plotly_chart(
+            timeseries_figure(complete, ["rps"], "Throughput (complete bins)", "requests/s"), width="stretch"
+        )
         right.plotly_chart(timeseries_figure(series, ["p50", "p95", "p99"], "Latency", "ms"), width="stretch")
         left.plotly_chart(timeseries_figure(series, ["error_rate"], "Error rate", "", percent=True), width="stretch")
         right.plotly_chart(class_mix_figure(class_mix(frame, freq)), width="stretch")

@@ -34,7 +34,8 @@ with components.errors_as_messages():
                     shown = [m for m in HEADLINE_METRICS if m in version.metrics]
                     for metric_col, metric in zip(st.columns(max(len(shown), 1)), shown, strict=False):
                         metric_col.metric(metric, f"{version.metrics[metric]:.3f}")
-            st.caption(f"{model.version_count} versions · latest v{model.latest_version}")
+            count = model.version_count
+            st.caption(f"{count} version{'s' if count != 1 else ''} · latest v{model.latest_version}")
 
     st.subheader("Latest alias moves")
     st.dataframe(history_frame(resources.list_history(limit=10)), hide_index=True, width="stretch")

@@ -5,7 +5,7 @@ import streamlit as st
 from core import names
 from core.edge.reports import builds_frame
 from core.plots.registry import champion_timeline_figure, version_metrics_figure
-from core.registry.frames import history_frame, metric_regressions, versions_frame
+from core.registry.frames import history_frame, versions_frame
 from core.runtime.tflite import TAG_PREFIX
 from dashboard import actions, auth, components, formats, resources, state
 
@@ -48,38 +48,15 @@ with components.errors_as_messages():
 
     st.subheader("Promote")
     reason_key = state.scoped(state.PROMOTE_REASON, name)
-    confirm_key = state.scoped(state.CONFIRM_PROMOTE, name)
     cols = st.columns([1, 1, 2, 1], vertical_alignment="bottom")
     version = cols[0].selectbox("Version", numbers, key=state.scoped(state.PROMOTE_VERSION, name))
     alias = cols[1].selectbox("Alias", names.ALIASES, key=state.scoped(state.PROMOTE_ALIAS, name))
     reason = cols[2].text_input("Reason", key=reason_key, max_chars=500)
     if user is None:
         st.caption(auth.refusal())
-    pending = st.session_state.get(confirm_key)
-    if pending != (version, alias):
-        if cols[3].button("Promote", type="primary", key="promote", disabled=user is None):
-            st.session_state[confirm_key] = (version, alias)
-            st.rerun()
-    else:
-        by_number = {v.version: v for v in versions}
-        holder = model.aliases.get(alias)
-        worse = metric_regressions(by_number[version], by_number.get(holder)) if holder is not None else []
-        with st.container(border=True, key="promote-confirm"):
-            before = f"v{holder}" if holder is not None else "no version"
-            st.markdown(f"Move **{alias}** of **{name}** from {before} to **v{version}**?")
-            if holder == version:
-                st.info(f"v{version} already is the {alias}; promoting it again only records the move.")
-            if worse:
-                st.warning(f"v{version} is worse on held-out data than the current {alias}: " + "; ".join(worse))
-            yes, no = st.columns(2)
-            if yes.button(f"Confirm: promote v{version}", type="primary", key="promote-confirm-button"):
-                st.session_state.pop(confirm_key, None)
-                st.session_state.pop(reason_key, None)  # the next move starts with an empty reason
-                st.session_state[state.FLASH] = actions.promote(name, version, alias, actor=user, reason=reason)
-                st.rerun()
-            if no.button("Cancel", key="promote-cancel"):
-                st.session_state.pop(confirm_key, None)
-                st.rerun()
+    components.confirm_promotion(
+        model, version, alias, user=user, reason=reason, key="promote", clear=(reason_key,), button=cols[3]
+    )
 
     st.subheader("Roll back")
     current, previous, why_not = resources.rollback_target(name) if model.champion else (None, None, "")

@@ -70,12 +70,12 @@ def seed_demo(
         expected, build = builders[model]
         summary = existing.get(model)
         if summary is not None and summary.version_count >= expected and summary.champion is not None:
-            progress(f"{model}: already seeded ({summary.version_count} versions), skipped")
+            progress(f"{model}: already seeded ({_versions(summary.version_count)}), skipped")
             results.append(SeedResult(model, [], True, summary.champion, summary.challenger))
             continue
         if summary is not None:
             # A half-seeded demo model (an interrupted earlier run): start it again.
-            progress(f"{model}: incomplete ({summary.version_count} versions), re-seeding")
+            progress(f"{model}: incomplete ({_versions(summary.version_count)}), re-seeding")
             registry.client.delete_registered_model(model)
         progress(f"{model}: training {expected} versions")
         created = build(experiment_id, registry)
@@ -245,3 +245,7 @@ def _seed_digits(experiment_id: str, registry: Registry) -> list[int]:
             tag_version(registry, names.DIGITS, version, "keras", kind, description)
             created.append(version)
     return created
+
+
+def _versions(count: int) -> str:
+    return f"{count} version" if count == 1 else f"{count} versions"

@@ -80,7 +80,8 @@ def timeseries_figure(
         height=260,
         yaxis={"title": y_title, "tickformat": ".0%" if percent else None, "rangemode": "tozero"},
         margin={"t": 40, "b": 10, "l": 10, "r": 10},
-        legend={"orientation": "h"},
+        # Above the plot, right-aligned: a horizontal legend below it covers the time axis labels.
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
     )
     return fig
 
@@ -96,5 +97,6 @@ def class_mix_figure(mix: pd.DataFrame) -> go.Figure:
         height=260,
         yaxis={"tickformat": ".0%", "range": [0, 1]},
         margin={"t": 40, "b": 10, "l": 10, "r": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
     )
     return fig

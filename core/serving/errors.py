@@ -39,6 +39,9 @@ ERRORS = {status: {"model": ErrorResponse} for status in (400, 404, 413, 422, 50
 AUTH_ERRORS = {401: {"model": ErrorResponse}, **ERRORS}
 PREDICT_ERRORS = {**ERRORS, 500: {"model": ErrorResponse}}
 
+#: Routes whose refused requests are written to the prediction log (with status ``rejected``).
+LOGGED_ROUTES = ("predict", "classify", "explain")
+
 #: Route names for ``modelops_rejected_requests_total``, matched on the end of the path.
 ROUTE_NAMES = ("predict", "classify", "explain", "train", "evaluate", "reset", "feedback", "traffic", "reload")
 
@@ -70,8 +73,10 @@ def install_error_handlers(app: FastAPI, metrics: ServiceMetrics) -> None:
     """Answer every :class:`ModelOpsError` and validation error as JSON, counting refusals."""
 
     def answer(request: Request, status: int, detail: str) -> JSONResponse:
-        if status < 500:  # a 500 reached the model and is counted with the requests
-            metrics.rejected.labels(route_name(request), str(status)).inc()
+        if status < 500:  # a 500 reached the model and is counted (and logged) with the requests
+            route = route_name(request)
+            metrics.rejected.labels(route, str(status)).inc()
+            _log_rejection(request, route, detail)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
@@ -82,3 +87,14 @@ def install_error_handlers(app: FastAPI, metrics: ServiceMetrics) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return answer(request, 422, validation_detail(exc))
+
+
+def _log_rejection(request: Request, route: str, detail: str) -> None:
+    """A refused predict/classify/explain request of a served model goes into the prediction log too."""
+    if route not in LOGGED_ROUTES:
+        return
+    name = request.path_params.get("name")
+    service = getattr(request.app.state, "service", None)
+    served = service.manager.models.get(name) if service is not None and isinstance(name, str) else None
+    if served is not None:  # unknown model names never write rows
+        service.predictor.reject(served, route, detail)

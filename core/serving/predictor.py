@@ -28,6 +28,9 @@ from core.store.traffic import TrafficConfig
 
 log = logging.getLogger(__name__)
 
+#: Arm and status of a refused request in the prediction log.
+REJECTED = "rejected"
+
 #: Runs the model of an arm on the request's input: probabilities, one row per input row.
 Score = Callable[[Arm], Awaitable[np.ndarray]]
 
@@ -145,6 +148,28 @@ class Predictor:
             await self.serve(
                 arm, score, route=route, inputs=inputs, routing_key=routing_key, started=started, shadow=True
             )
+
+    def reject(self, served: ServedModel, route: str, detail: str) -> None:
+        """Log a refused request (4xx) of a served model, so Monitoring counts every answered request.
+
+        Written without waiting (nothing is answered from it), against the champion's version when one
+        is loaded (0 otherwise), under the arm ``rejected``, which no A/B arm statistic reads.
+        """
+        champion = served.arms.get(names.CHAMPION)
+        record = PredictionRecord(
+            request_id=uuid.uuid4().hex,
+            model=served.name,
+            version=champion.version if champion is not None else 0,
+            arm=REJECTED,
+            routing_key=None,
+            inputs={"route": route, "detail": detail[:500]},
+            outputs=[],
+            probabilities=None,
+            latency_ms=0.0,
+            at=datetime.now(UTC),
+            status=REJECTED,
+        )
+        self.log.append_nowait(record)
 
     def observe(self, arm: Arm, route: str, started: float, labels: list[Any]) -> None:
         """Count one answered request: status 200, its latency and its predicted classes."""

@@ -90,7 +90,10 @@ class ServiceState:
             )
         if served.kind != kind:
             route = "predict" if served.kind == "tabular" else "classify"
-            raise InvalidInputError(f"model {name!r} is an {served.kind} model; use POST /v1/models/{name}/{route}")
+            article = "an" if (served.kind or "")[:1] in ("a", "e", "i", "o", "u") else "a"
+            raise InvalidInputError(
+                f"model {name!r} is {article} {served.kind} model; use POST /v1/models/{name}/{route}"
+            )
         return served
 
     async def learner(self, name: str) -> OnlineLearner:

@@ -238,3 +238,27 @@ def test_loaded_versions_are_bounded_but_served_ones_stay(app: InProcess) -> Non
         registry.promote(BC, 3, reason="bounded cache test: back")
         app.client.post("/v1/admin/reload", headers=AUTH).raise_for_status()
     assert manager.get(BC).arms[names.CHAMPION].version == 3 and (BC, 1) not in manager.loaded()
+
+
+def test_refused_requests_are_logged_so_monitoring_counts_them(app: InProcess) -> None:
+    # Seen in real use: 422s on classify never reached the error rate; every answered request counts.
+    bad = app.client.post(f"/v1/models/{BC}/predict", json={"dataframe_split": {"columns": ["nope"], "data": [[1]]}})
+    assert bad.status_code == 422
+    malformed = app.client.post(
+        f"/v1/models/{DIGITS}/classify", files={"image": ("x.png", b"not an image", "image/png")}
+    )
+    assert malformed.status_code == 422
+    rows = app.wait_logged(predictions.c.status == "rejected", predictions.c.model.in_([BC, DIGITS]))
+    deadline = time.monotonic() + 10
+    while len(rows) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        rows = app.logged(predictions.c.status == "rejected", predictions.c.model.in_([BC, DIGITS]))
+    by_model = {r["model"]: r for r in rows}
+    assert set(by_model) == {BC, DIGITS}
+    assert by_model[BC]["arm"] == "rejected" and by_model[BC]["version"] == 3
+    assert "missing feature(s)" in json.loads(by_model[BC]["inputs"])["detail"]
+    assert json.loads(by_model[DIGITS]["inputs"])["route"] == "classify"
+    # an unknown model name writes nothing
+    assert app.client.post("/v1/models/no-such-model/predict", json=ROWS).status_code == 404
+    time.sleep(0.3)
+    assert not app.logged(predictions.c.model == "no-such-model")
