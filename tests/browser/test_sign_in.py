@@ -17,7 +17,7 @@ from tests.browser.conftest import running_dashboard, wait_for_idle
 pytestmark = pytest.mark.browser
 
 
-def test_rollback_needs_a_signed_in_user(seeded_home: Settings, browser, tmp_path: Path) -> None:
+def test_rollback_needs_a_signed_in_user(bc_home: Settings, browser, tmp_path: Path) -> None:
     env = {**os.environ, "MODELOPS_DASHBOARD_PASSWORD": "correct horse"}
     with running_dashboard(env, tmp_path / "dashboard.log") as url:
         page = browser.new_page()
@@ -43,7 +43,7 @@ def test_rollback_needs_a_signed_in_user(seeded_home: Settings, browser, tmp_pat
         page.get_by_role("button", name="Confirm roll back").click()
         expect(page.locator(".st-key-alias-badges")).to_contain_text("champion v2", timeout=60_000)
         page.close()
-    client = MlflowClient(seeded_home.tracking_uri, seeded_home.tracking_uri)
+    client = MlflowClient(bc_home.tracking_uri, bc_home.tracking_uri)
     assert int(client.get_model_version_by_alias(names.BREAST_CANCER, names.CHAMPION).version) == 2
-    latest = Registry.from_settings(seeded_home).history(names.BREAST_CANCER, limit=1)[0]
+    latest = Registry.from_settings(bc_home).history(names.BREAST_CANCER, limit=1)[0]
     assert (latest.action, latest.actor) == ("rollback", "alice")

@@ -25,23 +25,23 @@ def test_seeding_twice_adds_nothing(seeded_home: Settings) -> None:
     assert len(client.search_model_versions(f"name='{names.DIGITS}'")) == 2
 
 
-def test_versions_carry_reference_data_and_input_spec(seeded_home: Settings) -> None:
+def test_versions_carry_reference_data_and_input_spec(digits_home: Settings) -> None:
     import mlflow.artifacts
     import pandas as pd
 
-    client = MlflowClient(seeded_home.tracking_uri, seeded_home.tracking_uri)
+    client = MlflowClient(digits_home.tracking_uri, digits_home.tracking_uri)
     bc = client.get_model_version_by_alias(names.BREAST_CANCER, names.CHAMPION)
     ref = pd.read_parquet(
         mlflow.artifacts.download_artifacts(
             run_id=bc.run_id,
             artifact_path=f"{names.REFERENCE_DIR}/reference.parquet",
-            tracking_uri=seeded_home.tracking_uri,
+            tracking_uri=digits_home.tracking_uri,
         )
     )
     assert "target" in ref.columns and len(ref) > 300 and ref.shape[1] == 31
     digits = client.get_model_version_by_alias(names.DIGITS, names.CHAMPION)
     spec_path = mlflow.artifacts.download_artifacts(
-        run_id=digits.run_id, artifact_path=names.INPUT_SPEC_FILE, tracking_uri=seeded_home.tracking_uri
+        run_id=digits.run_id, artifact_path=names.INPUT_SPEC_FILE, tracking_uri=digits_home.tracking_uri
     )
     spec = InputSpec.from_json(Path(spec_path).read_text())
     assert (spec.height, spec.width, spec.channels) == (28, 28, 1)
@@ -53,8 +53,8 @@ def test_versions_carry_reference_data_and_input_spec(seeded_home: Settings) -> 
     assert location.startswith("file://") and "mlruns" not in location
 
 
-def test_cli_help_and_idempotent_demo(seeded_home: Settings) -> None:
-    env = {**os.environ, names.ENV_HOME: str(seeded_home.home)}
+def test_cli_help_and_idempotent_demo(bc_home: Settings) -> None:
+    env = {**os.environ, names.ENV_HOME: str(bc_home.home)}
     help_out = subprocess.run(
         [sys.executable, "-m", "core", "demo", "--help"], capture_output=True, text=True, env=env, cwd=ROOT
     )

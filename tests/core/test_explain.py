@@ -52,9 +52,9 @@ class Loaded:
 
 
 @pytest.fixture(scope="module")
-def demo(seeded_template: Path) -> Iterator[Loaded]:
+def demo(digits_template: Path) -> Iterator[Loaded]:
     with pytest.MonkeyPatch.context() as mp:
-        yield Loaded(_point_env_at(seeded_template, mp))
+        yield Loaded(_point_env_at(digits_template, mp))
 
 
 @pytest.mark.parametrize("version", [1, 3])
@@ -169,13 +169,13 @@ def test_integrated_gradients_completeness_is_exact_for_a_linear_model() -> None
     np.testing.assert_allclose(attr.sum(axis=(1, 2, 3)), out, atol=1e-5)
 
 
-def test_logged_request_reads_rows_and_refuses_what_it_cannot_explain(demo: Loaded, seeded_home: Settings) -> None:
+def test_logged_request_reads_rows_and_refuses_what_it_cannot_explain(bc_home: Settings) -> None:
     import json
     from datetime import UTC, datetime
 
     from core.store.db import predictions
 
-    store = Registry.from_settings(seeded_home).store
+    store = Registry.from_settings(bc_home).store
     row = dict(zip([f"f{i}" for i in range(3)], [1.0, 2.0, 3.0], strict=True))
     common = {"at": datetime.now(UTC), "version": 3, "arm": "champion", "outputs": "[1]", "latency_ms": 1.0}
     with store.engine.begin() as conn:

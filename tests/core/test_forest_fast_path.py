@@ -14,17 +14,17 @@ from core.runtime.handles import forest_proba, load_handle
 X_TRAIN, X_TEST, Y_TRAIN, _ = breast_cancer_split()
 
 
-def test_champion_forest_uses_the_fast_path_with_identical_output(seeded_home: Settings, monkeypatch) -> None:
+def test_champion_forest_uses_the_fast_path_with_identical_output(bc_home: Settings, monkeypatch) -> None:
     monkeypatch.setenv("MODELOPS_ONNX", "0")  # without the ONNX build, the forest fast path serves
-    handle = load_handle(seeded_home.tracking_uri, names.BREAST_CANCER, 3)
+    handle = load_handle(bc_home.tracking_uri, names.BREAST_CANCER, 3)
     assert handle.runtime == "sklearn-trees"
     matrix = X_TEST.to_numpy()
     np.testing.assert_array_equal(handle.predict_proba(matrix), handle.sklearn_proba(matrix))
 
 
-def test_other_estimators_keep_sklearn(seeded_home: Settings, monkeypatch) -> None:
+def test_other_estimators_keep_sklearn(bc_home: Settings, monkeypatch) -> None:
     monkeypatch.setenv("MODELOPS_ONNX", "0")
-    assert load_handle(seeded_home.tracking_uri, names.BREAST_CANCER, 2).runtime == "sklearn"
+    assert load_handle(bc_home.tracking_uri, names.BREAST_CANCER, 2).runtime == "sklearn"
     assert forest_proba(GaussianNB().fit(X_TRAIN, Y_TRAIN)) is None
 
 

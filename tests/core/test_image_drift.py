@@ -34,8 +34,8 @@ def test_mmd_test_same_and_shifted() -> None:
 
 
 @pytest.fixture(scope="module")
-def digits_detector(seeded_template) -> tuple[ImageDriftDetector, list, list]:
-    settings = Settings.from_env({names.ENV_HOME: str(seeded_template)})
+def digits_detector(digits_template) -> tuple[ImageDriftDetector, list, list]:
+    settings = Settings.from_env({names.ENV_HOME: str(digits_template)})
     handle = load_handle(settings.tracking_uri, names.DIGITS, 2)
     train, held_out, _, _ = digits_images()
     as_uploaded = [Image.fromarray(255 - img) for img in train[:300]]

@@ -27,8 +27,8 @@ class Doubler(TransformerMixin, BaseEstimator):
         return X * 2
 
 
-def test_champion_loads_without_pickle_and_predicts(seeded_home: Settings) -> None:
-    configure_mlflow(seeded_home)
+def test_champion_loads_without_pickle_and_predicts(bc_home: Settings) -> None:
+    configure_mlflow(bc_home)
     model = sklearn_skops.load_model(f"models:/{names.BREAST_CANCER}@{names.CHAMPION}")
     _, X_test, _, y_test = breast_cancer_split()
     accuracy = float(np.mean(model.predict(X_test) == y_test))
@@ -36,8 +36,8 @@ def test_champion_loads_without_pickle_and_predicts(seeded_home: Settings) -> No
     assert model.n_estimators == 200
 
 
-def test_pickled_model_is_refused(seeded_home: Settings) -> None:
-    configure_mlflow(seeded_home)
+def test_pickled_model_is_refused(bc_home: Settings) -> None:
+    configure_mlflow(bc_home)
     X, _, y, _ = breast_cancer_split()
     with mlflow.start_run():
         info = mlflow.sklearn.log_model(
@@ -47,8 +47,8 @@ def test_pickled_model_is_refused(seeded_home: Settings) -> None:
         sklearn_skops.load_model(info.model_uri)
 
 
-def test_untrusted_type_is_refused_even_if_the_artifact_trusts_it(seeded_home: Settings) -> None:
-    configure_mlflow(seeded_home)
+def test_untrusted_type_is_refused_even_if_the_artifact_trusts_it(bc_home: Settings) -> None:
+    configure_mlflow(bc_home)
     X, _, y, _ = breast_cancer_split()
     model = make_pipeline(Doubler(), LogisticRegression(max_iter=5000)).fit(X, y)
     untrusted = [f"{Doubler.__module__}.Doubler"]

@@ -30,8 +30,8 @@ def _client(registry: Registry) -> MlflowClient:
     return MlflowClient(registry.tracking_uri, registry.tracking_uri)
 
 
-def test_lists_demo_models_with_aliases(registry: Registry) -> None:
-    models = {m.name: m for m in registry.list_models()}
+def test_lists_demo_models_with_aliases(seeded_home: Settings) -> None:
+    models = {m.name: m for m in Registry.from_settings(seeded_home).list_models()}
     assert set(models) == set(names.DEMO_MODELS)
     online = models[names.BREAST_CANCER_ONLINE]
     assert online.champion == 1 and online.challenger is None
@@ -140,12 +140,12 @@ def test_rollback_without_history_is_a_clear_error(empty_home: Settings) -> None
         reg.rollback("solo")
 
 
-def test_concurrent_rollbacks_are_serialised_and_both_recorded(registry: Registry, seeded_home: Settings) -> None:
+def test_concurrent_rollbacks_are_serialised_and_both_recorded(registry: Registry, bc_home: Settings) -> None:
     barrier = threading.Barrier(2)
     results: list[object] = []
 
     def worker() -> None:
-        reg = Registry.from_settings(seeded_home)
+        reg = Registry.from_settings(bc_home)
         barrier.wait()
         try:
             results.append(reg.rollback(BC, actor=threading.current_thread().name))

@@ -45,10 +45,10 @@ def pg_url() -> Iterator[str]:
 
 
 def test_concurrent_rollbacks_serialise_on_postgres(
-    seeded_home: Settings, pg_url: str, monkeypatch: pytest.MonkeyPatch
+    bc_home: Settings, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The alias history of the seeded registry lives in SQLite; replay it into PostgreSQL.
-    sqlite_moves = Registry.from_settings(seeded_home).history(names.BREAST_CANCER)
+    sqlite_moves = Registry.from_settings(bc_home).history(names.BREAST_CANCER)
     store = Store(pg_url)
     with store.engine.begin() as conn:
         for m in reversed(sqlite_moves):

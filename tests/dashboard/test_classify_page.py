@@ -28,7 +28,7 @@ def _png(arr: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def test_uploaded_batch_with_a_bad_file_classifies_the_rest(seeded_home: Settings) -> None:
+def test_uploaded_batch_with_a_bad_file_classifies_the_rest(digits_home: Settings) -> None:
     _, images, _, labels = digits_images()
     uploads = [(f"digit-{i}.png", _png(255 - images[i]), "image/png") for i in range(8)]
     uploads.insert(3, ("broken.png", b"\x89PNG\r\n\x1a\ntruncated", "image/png"))
@@ -47,7 +47,7 @@ def test_uploaded_batch_with_a_bad_file_classifies_the_rest(seeded_home: Setting
     assert at.get("download_button")  # the CSV download is offered
 
 
-def test_samples_and_version_comparison(seeded_home: Settings) -> None:
+def test_samples_and_version_comparison(digits_home: Settings) -> None:
     at = _page()
     samples = at.multiselect(key="classify_samples").options
     assert any(s.startswith("not-a-digit") for s in samples) and any("-label-" in s for s in samples)

@@ -33,7 +33,7 @@ def _p(at: AppTest) -> list[float]:
     return [float(m.value) for m in at.metric]
 
 
-def test_tabular_global_and_row_views(seeded_home: Settings) -> None:
+def test_tabular_global_and_row_views(bc_home: Settings) -> None:
     at = _page(names.BREAST_CANCER)
     assert not at.error, [e.value for e in at.error]
     assert "tree explainer" in " ".join(c.value for c in at.caption)
@@ -71,8 +71,8 @@ def test_tabular_global_and_row_views(seeded_home: Settings) -> None:
     assert "v2 (challenger): permutation explainer" in " ".join(c.value for c in at.caption)
 
 
-def test_row_from_the_prediction_log_and_a_bad_request_id(seeded_home: Settings) -> None:
-    store = Registry.from_settings(seeded_home).store
+def test_row_from_the_prediction_log_and_a_bad_request_id(bc_home: Settings) -> None:
+    store = Registry.from_settings(bc_home).store
     from core.demo.datasets import breast_cancer_split
 
     _, X_test, _, _ = breast_cancer_split()
@@ -100,7 +100,7 @@ def test_row_from_the_prediction_log_and_a_bad_request_id(seeded_home: Settings)
     assert [e.value for e in at.error] == ["no served request for 'breast-cancer' has id 'no-such-id'"]
 
 
-def test_image_saliency_and_a_refused_upload(seeded_home: Settings) -> None:
+def test_image_saliency_and_a_refused_upload(digits_home: Settings) -> None:
     at = _page(names.DIGITS)
     assert "gradient explainer" in " ".join(c.value for c in at.caption)
     sample = next(o for o in at.selectbox(key="explain_sample").options if "-label-" in o)
@@ -114,7 +114,7 @@ def test_image_saliency_and_a_refused_upload(seeded_home: Settings) -> None:
     assert at.error and at.error[0].value.startswith("evil.png: the file is not an image")
 
 
-def test_classify_page_saliency_overlay(seeded_home: Settings) -> None:
+def test_classify_page_saliency_overlay(digits_home: Settings) -> None:
     at = AppTest.from_file(APP, default_timeout=240).run()
     at.switch_page("../pages/classify.py").run()
     samples = [s for s in at.multiselect(key="classify_samples").options if "-label-" in s][:2]
@@ -125,7 +125,7 @@ def test_classify_page_saliency_overlay(seeded_home: Settings) -> None:
     assert len(at.get("plotly_chart")) == 4
 
 
-def test_class_pickers_are_per_model_and_section(seeded_home: Settings) -> None:
+def test_class_pickers_are_per_model_and_section(digits_home: Settings) -> None:
     # Seen in real use: a class chosen on a tabular model leaked into the image page's picker,
     # whose "(top class)" then explained class 1 at 0.0%.
     at = _page(names.BREAST_CANCER)

@@ -18,7 +18,7 @@ def _page() -> AppTest:
     return at
 
 
-def test_export_shows_the_report_card_and_downloads_a_loadable_build(seeded_home: Settings) -> None:
+def test_export_shows_the_report_card_and_downloads_a_loadable_build(digits_home: Settings) -> None:
     at = _page()
     assert at.selectbox(key="export_model").value == "digits"
     assert any("has no TFLite builds yet" in c.value for c in at.caption)

@@ -34,7 +34,7 @@ def _page() -> AppTest:
     return at
 
 
-def test_uploads_same_then_shifted(seeded_home: Settings) -> None:
+def test_uploads_same_then_shifted(digits_home: Settings) -> None:
     at = _page()
     at.file_uploader(key="image_drift_uploads").set_value(_uploads(shift=False)).run()
     assert not at.exception
@@ -45,7 +45,7 @@ def test_uploads_same_then_shifted(seeded_home: Settings) -> None:
     assert drifted.set_index("column").loc["brightness", "drifted"]
 
 
-def test_bad_file_is_named_and_few_images_explained(seeded_home: Settings) -> None:
+def test_bad_file_is_named_and_few_images_explained(digits_home: Settings) -> None:
     at = _page()
     files = [*_uploads(shift=False)[:3], ("notes.png", b"hello", "image/png")]
     at.file_uploader(key="image_drift_uploads").set_value(files).run()
@@ -53,7 +53,7 @@ def test_bad_file_is_named_and_few_images_explained(seeded_home: Settings) -> No
     assert any("3 usable image(s)" in c.value for c in at.caption)
 
 
-def test_log_source_without_classified_images(seeded_home: Settings) -> None:
+def test_log_source_without_classified_images(digits_home: Settings) -> None:
     at = _page()
     at.radio(key="image_drift_source").set_value("Prediction log (statistics)").run()
     assert any("0 classified image(s)" in i.value for i in at.info)

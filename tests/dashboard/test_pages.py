@@ -50,7 +50,7 @@ def test_every_page_reports_an_unreachable_registry(
     assert any("127.0.0.1:9" in e.value for e in at.error)
 
 
-def test_registry_rollback_asks_once_then_moves_the_champion(seeded_home: Settings) -> None:
+def test_registry_rollback_asks_once_then_moves_the_champion(bc_home: Settings) -> None:
     at = _app().run()
     at.switch_page("../pages/registry.py").run()
     assert at.button(key="rollback").label == "Roll back champion: v3 → v2"
@@ -60,7 +60,7 @@ def test_registry_rollback_asks_once_then_moves_the_champion(seeded_home: Settin
     at.button(key="rollback-confirm-button").click().run()
     assert not at.exception
     assert at.success[0].value.startswith("champion: v3 → v2. The prediction service was not reloaded")
-    client = MlflowClient(seeded_home.tracking_uri, seeded_home.tracking_uri)
+    client = MlflowClient(bc_home.tracking_uri, bc_home.tracking_uri)
     assert int(client.get_model_version_by_alias(names.BREAST_CANCER, names.CHAMPION).version) == 2
     # The page now offers the next step back, and the history shows the reason.
     assert at.button(key="rollback").label == "Roll back champion: v2 → v1"
@@ -68,17 +68,17 @@ def test_registry_rollback_asks_once_then_moves_the_champion(seeded_home: Settin
     assert history.iloc[0]["reason"] == "AUC dropped" and history.iloc[0]["action"] == "rollback"
 
 
-def test_registry_rollback_cancel_changes_nothing(seeded_home: Settings) -> None:
+def test_registry_rollback_cancel_changes_nothing(bc_home: Settings) -> None:
     at = _app().run()
     at.switch_page("../pages/registry.py").run()
     at.button(key="rollback").click().run()
     at.button(key="rollback-cancel").click().run()
-    client = MlflowClient(seeded_home.tracking_uri, seeded_home.tracking_uri)
+    client = MlflowClient(bc_home.tracking_uri, bc_home.tracking_uri)
     assert int(client.get_model_version_by_alias(names.BREAST_CANCER, names.CHAMPION).version) == 3
     assert at.button(key="rollback").label == "Roll back champion: v3 → v2"
 
 
-def test_registry_promote_moves_the_chosen_alias(seeded_home: Settings) -> None:
+def test_registry_promote_moves_the_chosen_alias(bc_home: Settings) -> None:
     at = _app().run()
     at.switch_page("../pages/registry.py").run()
     at.selectbox(key=state.scoped(state.PROMOTE_VERSION, names.BREAST_CANCER)).select(1)
@@ -86,7 +86,7 @@ def test_registry_promote_moves_the_chosen_alias(seeded_home: Settings) -> None:
     at.text_input(key=state.scoped(state.PROMOTE_REASON, names.BREAST_CANCER)).input("try v1")
     at.button(key="promote").click().run()
     # nothing moves before the confirmation; v1 is worse than the challenger v2 on held-out data
-    client = MlflowClient(seeded_home.tracking_uri, seeded_home.tracking_uri)
+    client = MlflowClient(bc_home.tracking_uri, bc_home.tracking_uri)
     assert int(client.get_model_version_by_alias(names.BREAST_CANCER, names.CHALLENGER).version) == 2
     assert any("v1 is worse on held-out data than the current challenger: accuracy" in w.value for w in at.warning)
     at.button(key="promote-confirm-button").click().run()
@@ -94,10 +94,10 @@ def test_registry_promote_moves_the_chosen_alias(seeded_home: Settings) -> None:
     assert at.success[0].value.startswith("challenger: v2 → v1.")
     assert int(client.get_model_version_by_alias(names.BREAST_CANCER, names.CHALLENGER).version) == 1
     assert at.text_input(key=state.scoped(state.PROMOTE_REASON, names.BREAST_CANCER)).value == ""
-    assert Registry.from_settings(seeded_home).history(names.BREAST_CANCER, limit=1)[0].reason == "try v1"
+    assert Registry.from_settings(bc_home).history(names.BREAST_CANCER, limit=1)[0].reason == "try v1"
 
 
-def test_registry_promote_cancel_changes_nothing(seeded_home: Settings) -> None:
+def test_registry_promote_cancel_changes_nothing(bc_home: Settings) -> None:
     at = _app().run()
     at.switch_page("../pages/registry.py").run()
     at.selectbox(key=state.scoped(state.PROMOTE_VERSION, names.BREAST_CANCER)).select(1)
@@ -105,11 +105,11 @@ def test_registry_promote_cancel_changes_nothing(seeded_home: Settings) -> None:
     assert any("v1 is worse on held-out data than the current champion" in w.value for w in at.warning)
     at.button(key="promote-cancel").click().run()
     assert not at.exception and not at.warning
-    client = MlflowClient(seeded_home.tracking_uri, seeded_home.tracking_uri)
+    client = MlflowClient(bc_home.tracking_uri, bc_home.tracking_uri)
     assert int(client.get_model_version_by_alias(names.BREAST_CANCER, names.CHAMPION).version) == 3
 
 
-def test_registry_compare_shows_metric_deltas(seeded_home: Settings) -> None:
+def test_registry_compare_shows_metric_deltas(bc_home: Settings) -> None:
     at = _app().run()
     at.switch_page("../pages/registry.py").run()
     metrics = at.dataframe[1].value.set_index("metric")
@@ -118,13 +118,13 @@ def test_registry_compare_shows_metric_deltas(seeded_home: Settings) -> None:
     assert accuracy["delta"] == pytest.approx(accuracy["v3"] - accuracy["v2"])
 
 
-def test_overview_says_when_the_service_is_down(seeded_home: Settings) -> None:
+def test_overview_says_when_the_service_is_down(bc_home: Settings) -> None:
     at = _app().run()
     assert any("not reachable" in w.value and "python -m core serve" in w.value for w in at.warning)
 
 
-def test_ab_page_without_a_challenger_says_so(seeded_home: Settings) -> None:
-    MlflowClient(seeded_home.tracking_uri, seeded_home.tracking_uri).delete_registered_model_alias(
+def test_ab_page_without_a_challenger_says_so(bc_home: Settings) -> None:
+    MlflowClient(bc_home.tracking_uri, bc_home.tracking_uri).delete_registered_model_alias(
         names.BREAST_CANCER, names.CHALLENGER
     )
     at = _app().run()

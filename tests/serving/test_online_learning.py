@@ -37,7 +37,8 @@ def _batch(start: int, stop: int, flip: bool = False) -> dict:
 
 @pytest.fixture(scope="module")
 def on_demand(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """Evaluation only on demand; registration on, promotion off."""
+    """Evaluation only on demand; registration on, promotion off. The full demo: the bad-input table
+    also asks breast-cancer and digits to train."""
     home = copy_home(seeded_template, tmp_path_factory.mktemp("online") / "home")
     # 20 batches of 10 rows move SGD around (over 200 random orders: 0.84-0.96 held-out accuracy, 5% of
     # orders more than 5 points below v1), so a 20-point margin keeps the concurrency test about order;
@@ -167,10 +168,10 @@ def test_train_bad_input_is_a_4xx_naming_it(
 
 
 @pytest.fixture
-def loose_gate(seeded_template: Path, tmp_path: Path) -> Iterator[Service]:
+def loose_gate(online_template: Path, tmp_path: Path) -> Iterator[Service]:
     """A gate configured far too loosely, auto-promotion on, and a fast rollback watch."""
     svc = start_service(
-        copy_home(seeded_template, tmp_path / "home"),
+        copy_home(online_template, tmp_path / "home"),
         MODELOPS_ONLINE_EVAL_EVERY="300",
         MODELOPS_ONLINE_MARGIN_POINTS="100",
         MODELOPS_ONLINE_PROMOTE="1",

@@ -33,8 +33,8 @@ def _page() -> AppTest:
 
 
 @pytest.fixture
-def on_demand_service(seeded_template: Path, tmp_path: Path) -> Iterator[Service]:
-    svc = start_service(copy_home(seeded_template, tmp_path / "home"), MODELOPS_ONLINE_EVAL_EVERY="0")
+def on_demand_service(online_template: Path, tmp_path: Path) -> Iterator[Service]:
+    svc = start_service(copy_home(online_template, tmp_path / "home"), MODELOPS_ONLINE_EVAL_EVERY="0")
     yield svc
     stop_service(svc)
 
@@ -81,7 +81,7 @@ def test_online_page_evaluates_registers_and_promotes(
     assert at.success[0].value == "Candidate restarted from v2."
 
 
-def test_online_page_without_the_service_says_so(seeded_home: Settings) -> None:
+def test_online_page_without_the_service_says_so(online_home: Settings) -> None:
     at = _page()
     assert not at.error
     assert any("did not answer" in w.value for w in at.warning)

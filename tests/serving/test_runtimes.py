@@ -19,9 +19,9 @@ _, X_TEST, _, _ = breast_cancer_split()
 
 
 @pytest.fixture(scope="module")
-def sklearn_service(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """The same registry served with ONNX turned off."""
-    svc = start_service(copy_home(seeded_template, tmp_path_factory.mktemp("skl") / "home"), MODELOPS_ONNX="0")
+def sklearn_service(bc_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """The same breast-cancer versions served with ONNX turned off."""
+    svc = start_service(copy_home(bc_template, tmp_path_factory.mktemp("skl") / "home"), MODELOPS_ONNX="0")
     yield svc
     stop_service(svc)
 

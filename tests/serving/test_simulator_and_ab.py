@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def simulated(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def simulated(bc_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """One service per module that received 320 requests with drift and labels; tests only read it."""
-    service = start_service(copy_home(seeded_template, tmp_path_factory.mktemp("sim") / "home"))
+    service = start_service(copy_home(bc_template, tmp_path_factory.mktemp("sim") / "home"))
     settings = replace(service.settings, api_url=service.url, api_token=TOKEN)
     config = SimulationConfig(
         BC, rate=80, duration=4, label_delay=0.3, label_fraction=1.0, drift=3.0, challenger_share=0.5, seed=1
@@ -85,8 +85,16 @@ def test_ab_and_monitoring_pages_show_the_simulated_traffic(simulated: Service, 
     assert any(m.label == "Requests in window" and m.value == "320" for m in at.metric)
 
 
-def test_ab_page_promotes_the_challenger_through_the_service(fresh_service: Service, monkeypatch) -> None:
-    point_dashboard_at(fresh_service, monkeypatch)
+@pytest.fixture(scope="module")
+def idle_service(bc_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """A service that never receives a request: the A/B page promotes through it, Monitoring finds nothing."""
+    service = start_service(copy_home(bc_template, tmp_path_factory.mktemp("idle") / "home"))
+    yield service
+    stop_service(service)
+
+
+def test_ab_page_promotes_the_challenger_through_the_service(idle_service: Service, monkeypatch) -> None:
+    point_dashboard_at(idle_service, monkeypatch)
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page("../pages/ab_testing.py").run()
     assert any("has served no traffic yet" in i.value for i in at.info)
@@ -94,8 +102,8 @@ def test_ab_page_promotes_the_challenger_through_the_service(fresh_service: Serv
     assert at.success[0].value.startswith("champion: v3 → v2. Live on the prediction service")
 
 
-def test_monitoring_page_without_traffic_says_so(fresh_service: Service, monkeypatch) -> None:
-    point_dashboard_at(fresh_service, monkeypatch)
+def test_monitoring_page_without_traffic_says_so(idle_service: Service, monkeypatch) -> None:
+    point_dashboard_at(idle_service, monkeypatch)
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page("../pages/monitoring.py").run()
     assert not at.exception

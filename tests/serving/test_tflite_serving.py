@@ -22,8 +22,8 @@ from tests.serving.conftest import Service, start_service, stop_service
 
 
 @pytest.fixture
-def tflite_service(seeded_template: Path, tmp_path: Path) -> Iterator[Service]:
-    home = copy_home(seeded_template, tmp_path / "home")
+def tflite_service(digits_template: Path, tmp_path: Path) -> Iterator[Service]:
+    home = copy_home(digits_template, tmp_path / "home")
     settings = Settings.from_env({names.ENV_HOME: str(home)})
     registry = Registry.from_settings(settings)
     export_version(registry, load_handle(settings.tracking_uri, names.DIGITS, 2), ["int8"])
