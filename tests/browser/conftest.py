@@ -15,7 +15,7 @@ from core import names
 from core.config import Settings
 from tests.conftest import copy_home
 from tests.helpers import free_port, wait_http_ok
-from tests.serving.conftest import TOKEN, Service, start_service, stop_service
+from tests.serving.conftest import TOKEN, Service, launch_service, stop_service, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("MODELOPS_CHROMIUM", "/usr/bin/chromium")
@@ -73,9 +73,9 @@ def dashboard_url(seeded_home: Settings, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def service_and_dashboard(seeded_template: Path, tmp_path: Path) -> Iterator[tuple[Service, str]]:
-    """A real service and a real dashboard pointed at it, over a private seeded registry."""
-    service = start_service(copy_home(seeded_template, tmp_path / "home"))
+def service_and_dashboard(bc_template: Path, tmp_path: Path) -> Iterator[tuple[Service, str]]:
+    """A real service and a real dashboard pointed at it, over a private breast-cancer registry."""
+    service = launch_service(copy_home(bc_template, tmp_path / "home"))  # starts while the dashboard does
     env = {
         **{k: v for k, v in os.environ.items() if k not in (names.ENV_TRACKING_URI, names.ENV_DB_URL)},
         names.ENV_HOME: str(service.settings.home),
@@ -84,7 +84,7 @@ def service_and_dashboard(seeded_template: Path, tmp_path: Path) -> Iterator[tup
     }
     try:
         with running_dashboard(env, tmp_path / "dashboard.log") as url:
-            yield service, url
+            yield wait_ready(service), url
     finally:
         stop_service(service)
 

@@ -22,7 +22,7 @@ from core.registry.facade import Registry
 from core.store.db import Store, predictions
 from tests.conftest import ROOT
 from tests.helpers import free_port, wait_http_ok
-from tests.serving.conftest import start_service, stop_service
+from tests.serving.conftest import start_services, stop_service
 
 PG_ADMIN = os.environ.get("MODELOPS_TEST_PG_ADMIN", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 BC = names.BREAST_CANCER
@@ -75,6 +75,8 @@ def tracking_server(databases: tuple[str, str], tmp_path: Path) -> Iterator[str]
             "1",
         ],
         cwd=tmp_path,
+        # ModelOps uses no MLflow server jobs; their runner (two huey consumers) only takes CPU here.
+        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -110,10 +112,10 @@ def test_two_replicas_follow_a_rollback_and_share_one_log(databases, tracking_se
 
     replicas = []
     try:
-        for i in range(2):
-            home = tmp_path / f"replica{i}"
+        homes = [tmp_path / f"replica{i}" for i in range(2)]
+        for home in homes:
             home.mkdir()
-            replicas.append(start_service(home, **env))
+        replicas.extend(start_services(homes, **env))  # side by side, as a deployment starts them
         urls = [r.url for r in replicas]
         assert _champions(urls) == [3, 3]
         _, X_test, _, _ = breast_cancer_split()

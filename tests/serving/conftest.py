@@ -36,8 +36,8 @@ class Service:
         return {"Authorization": f"Bearer {TOKEN}"}
 
 
-def start_service(home: Path, **extra_env: str) -> Service:
-    """Start the service over ``home`` and wait until it is ready."""
+def launch_service(home: Path, **extra_env: str) -> Service:
+    """Start the service over ``home`` without waiting for it (see :func:`wait_ready`)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in (names.ENV_TRACKING_URI, names.ENV_DB_URL)}
     env.update(
@@ -58,13 +58,36 @@ def start_service(home: Path, **extra_env: str) -> Service:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    try:
-        wait_http_ok(f"http://127.0.0.1:{port}/readyz", 120, proc)
-    except Exception:
-        proc.kill()
-        raise RuntimeError((home / "service.log").read_text()[-4000:]) from None
     settings = Settings.from_env({names.ENV_HOME: str(home)})
     return Service(f"http://127.0.0.1:{port}", settings, proc, env)
+
+
+def wait_ready(service: Service) -> Service:
+    """Wait until ``service`` answers /readyz (or fail with the end of its log)."""
+    try:
+        wait_http_ok(f"{service.url}/readyz", 120, service.proc)
+    except Exception:
+        service.proc.kill()
+        raise RuntimeError((service.settings.home / "service.log").read_text()[-4000:]) from None
+    return service
+
+
+def start_service(home: Path, **extra_env: str) -> Service:
+    """Start the service over ``home`` and wait until it is ready."""
+    return wait_ready(launch_service(home, **extra_env))
+
+
+def start_services(homes: list[Path], **extra_env: str) -> list[Service]:
+    """Services over ``homes`` started side by side (replicas), each ready when this returns."""
+    launched = [launch_service(home, **extra_env) for home in homes]
+    try:
+        for service in launched:
+            wait_ready(service)
+    except Exception:
+        for service in launched:
+            service.proc.kill()
+        raise
+    return launched
 
 
 def stop_service(service: Service) -> None:
@@ -76,19 +99,21 @@ def stop_service(service: Service) -> None:
         service.proc.kill()
 
 
-@pytest.fixture(scope="module")
-def service(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """One service per test module (its tests leave traffic and aliases as they found them)."""
-    home = copy_home(seeded_template, tmp_path_factory.mktemp("svc") / "home")
+@pytest.fixture(scope="package")
+def service(digits_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """One service over breast-cancer and digits shared by the modules of this package (test_explain_route,
+    test_runtimes, test_service): its tests leave traffic split and aliases as they found them, and
+    count only their own requests."""
+    home = copy_home(digits_template, tmp_path_factory.mktemp("svc") / "home")
     svc = start_service(home)
     yield svc
     stop_service(svc)
 
 
 @pytest.fixture
-def fresh_service(seeded_template: Path, tmp_path: Path) -> Iterator[Service]:
-    """A service of its own, for tests that break or kill it."""
-    svc = start_service(copy_home(seeded_template, tmp_path / "home"))
+def fresh_service(bc_template: Path, tmp_path: Path) -> Iterator[Service]:
+    """A breast-cancer service of its own, for tests that break or kill it (no TensorFlow to import)."""
+    svc = start_service(copy_home(bc_template, tmp_path / "home"))
     yield svc
     stop_service(svc)
 
