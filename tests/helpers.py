@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
 from collections.abc import Coroutine
 from typing import Any, TypeVar
+
+import pytest
 
 T = TypeVar("T")
 
@@ -55,3 +58,21 @@ def wait_http_ok(url: str, timeout: float, proc: subprocess.Popen | None = None)
             pass
         time.sleep(0.2)
     raise TimeoutError(f"{url} not healthy after {timeout}s")
+
+
+def run_cli_in_process(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess:
+    """``python -m core *args`` run by ``core.__main__.main`` in this process, answered like ``subprocess.run``.
+
+    For checks of the CLI's answers that need no interpreter of their own (TensorFlow and MLflow are
+    already imported here); each command keeps at least one test that runs the real ``python -m core``.
+    The environment is this process's: point ``MODELOPS_HOME`` at the home first.
+    """
+    from core.__main__ import main
+
+    capsys.readouterr()
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse refuses an argument
+        code = exc.code if isinstance(exc.code, int) else 1
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess([sys.executable, "-m", "core", *args], code, out.out, out.err)

@@ -23,6 +23,7 @@ from core.runtime.handles import load_handle
 from core.runtime.inputs import reference_tensor
 from core.runtime.tflite import TAG_PREFIX, TFLiteModel, list_builds, stored_build
 from tests.conftest import _point_env_at, copy_home
+from tests.helpers import run_cli_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 # Largest probability difference from Keras on held-out images, per mode.
@@ -41,9 +42,9 @@ class Exported:
 
 
 @pytest.fixture(scope="module")
-def exported(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
-    """A private copy of the demo with the four builds of digits v2 exported once."""
-    home = copy_home(seeded_template, tmp_path_factory.mktemp("export") / "home")
+def exported(digits_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
+    """A private copy of breast-cancer and digits with the four builds of digits v2 exported once."""
+    home = copy_home(digits_template, tmp_path_factory.mktemp("export") / "home")
     with pytest.MonkeyPatch.context() as mp:
         yield Exported(_point_env_at(home, mp))
 
@@ -168,7 +169,9 @@ def test_a_version_without_reference_data_is_refused(exported: Exported) -> None
     assert list_builds(exported.registry.tracking_uri, "digits-bare", bare.version) == {}
 
 
-def test_cli_export_writes_the_file_and_fails_on_a_rejected_build(exported: Exported, tmp_path: Path) -> None:
+def test_cli_export_writes_the_file_and_fails_on_a_rejected_build(
+    exported: Exported, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     env = {**os.environ, names.ENV_HOME: str(exported.settings.home), "TF_CPP_MIN_LOG_LEVEL": "3"}
 
     def cli(*args: str) -> subprocess.CompletedProcess:
@@ -188,7 +191,10 @@ def test_cli_export_writes_the_file_and_fails_on_a_rejected_build(exported: Expo
     assert written.read_bytes() == exported.builds["int8"].read_bytes()
     TFLiteModel(written.read_bytes())  # loads in LiteRT
 
-    rejected = cli("--model", "digits", "--version", "2", "--mode", "float32", "--max-accuracy-drop", "-0.5")
+    # The other answers need no interpreter of their own (TensorFlow is loaded here already).
+    rejected = run_cli_in_process(
+        capsys, "export", "--model", "digits", "--version", "2", "--mode", "float32", "--max-accuracy-drop", "-0.5"
+    )
     assert rejected.returncode == 1 and "rejected" in rejected.stdout
-    tabular = cli("--model", "breast-cancer", "--version", "3", "--mode", "int8")
+    tabular = run_cli_in_process(capsys, "export", "--model", "breast-cancer", "--version", "3", "--mode", "int8")
     assert tabular.returncode == 2 and "error: breast-cancer v3 is a tabular scikit-learn model" in tabular.stderr

@@ -17,6 +17,7 @@ from core.config import Settings
 from core.registry.facade import Registry
 from core.runtime.classify import classify_images
 from core.runtime.handles import load_handle
+from tests.helpers import run_cli_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 LABELS = ["red", "green", "blue"]
@@ -55,15 +56,20 @@ def _cli(home: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def _cli_here(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess:
+    """The refusals need no interpreter of their own (the real command runs in test_register_then_classify)."""
+    return run_cli_in_process(capsys, "register-keras", *args)
+
+
 def _png(rgb: tuple[int, int, int]) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (64, 48), rgb).save(buf, "PNG")
     return buf.getvalue()
 
 
-def test_register_then_classify(colour_model: Path, seeded_home: Settings) -> None:
+def test_register_then_classify(colour_model: Path, bc_home: Settings) -> None:
     out = _cli(
-        seeded_home.home,
+        bc_home.home,
         str(colour_model),
         "--labels",
         str(colour_model.parent / "labels.txt"),
@@ -74,10 +80,10 @@ def test_register_then_classify(colour_model: Path, seeded_home: Settings) -> No
     )
     assert out.returncode == 0, out.stderr
     assert "registered colours v1 (champion)" in out.stdout
-    registry = Registry.from_settings(seeded_home)
+    registry = Registry.from_settings(bc_home)
     version = registry.get_version("colours", 1)
     assert version.tags[names.TAG_FLAVOR] == "keras"
-    handle = load_handle(seeded_home.tracking_uri, "colours", 1)
+    handle = load_handle(bc_home.tracking_uri, "colours", 1)
     assert handle.kind == "image" and handle.classes == LABELS and handle.input_spec.height == 32
     results = classify_images(handle, [("r.png", _png((230, 20, 20))), ("b.png", _png((10, 20, 240)))])
     assert [r.top_k(1)[0][0] for r in results] == ["red", "blue"]
@@ -103,20 +109,23 @@ def test_register_then_classify(colour_model: Path, seeded_home: Settings) -> No
     ],
 )
 def test_register_refuses_a_mismatched_spec(
-    colour_model: Path, empty_home: Settings, args: list[str], message: str
+    colour_model: Path, empty_home: Settings, capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
-    out = _cli(empty_home.home, str(colour_model), "--labels", str(colour_model.parent / "labels.txt"), *args)
+    out = _cli_here(capsys, str(colour_model), "--labels", str(colour_model.parent / "labels.txt"), *args)
     assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
 
 
-def test_register_refuses_wrong_labels_and_files(colour_model: Path, empty_home: Settings, tmp_path: Path) -> None:
+def test_register_refuses_wrong_labels_and_files(
+    colour_model: Path, empty_home: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     two = tmp_path / "two.txt"
     two.write_text("a\nb\n")
-    out = _cli(empty_home.home, str(colour_model), "--labels", str(two), "--input-size", "32")
+    out = _cli_here(capsys, str(colour_model), "--labels", str(two), "--input-size", "32")
     assert out.returncode == 2 and "has 3 outputs but two.txt has 2 labels" in out.stderr
-    missing = _cli(empty_home.home, str(tmp_path / "nope.keras"), "--labels", str(two), "--input-size", "32")
+    missing = _cli_here(capsys, str(tmp_path / "nope.keras"), "--labels", str(two), "--input-size", "32")
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     h5 = tmp_path / "model.h5"
     h5.write_bytes(b"x")
-    legacy = _cli(empty_home.home, str(h5), "--labels", str(two), "--input-size", "32")
+    legacy = _cli_here(capsys, str(h5), "--labels", str(two), "--input-size", "32")
     assert legacy.returncode == 2 and "expected a native Keras file" in legacy.stderr
+    assert Registry.from_settings(empty_home).list_models() == []  # nothing was registered
