@@ -26,6 +26,7 @@ class Settings:
         db_url: SQLAlchemy URL of the project's own store (alias history, prediction log).
         api_url: Base URL of the prediction service.
         api_token: Bearer token for mutating service routes (``None`` until generated).
+        mlflow_ui_url: Base URL of an MLflow UI over the same tracking store; pages link runs to it.
     """
 
     home: Path
@@ -33,6 +34,7 @@ class Settings:
     db_url: str
     api_url: str
     api_token: str | None
+    mlflow_ui_url: str | None = None
 
     @property
     def artifact_root(self) -> Path:
@@ -52,6 +54,7 @@ class Settings:
             db_url=db_url,
             api_url=(env.get(names.ENV_API_URL) or DEFAULT_API_URL).rstrip("/"),
             api_token=env.get(names.ENV_API_TOKEN) or None,
+            mlflow_ui_url=(env.get(names.ENV_MLFLOW_UI_URL) or "").rstrip("/") or None,
         )
 
     def ensure_home(self) -> Path:

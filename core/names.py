@@ -20,6 +20,7 @@ ENV_DB_URL: Final = "MODELOPS_DB_URL"
 ENV_API_URL: Final = "MODELOPS_API_URL"
 ENV_API_TOKEN: Final = "MODELOPS_API_TOKEN"
 ENV_ACTOR: Final = "MODELOPS_ACTOR"
+ENV_MLFLOW_UI_URL: Final = "MODELOPS_MLFLOW_UI_URL"  # links from the dashboard to runs in the MLflow UI
 
 # The prediction service's tuning knobs (core.serving.config.ServiceConfig reads them).
 ENV_POLL_INTERVAL_S: Final = "MODELOPS_POLL_INTERVAL_S"

@@ -50,6 +50,12 @@ def column_config(frame: pd.DataFrame) -> dict[str, Any]:
     return config
 
 
-def table(frame: pd.DataFrame, *, key: str | None = None, container: Any = st) -> None:
-    """Show ``frame`` as a full-width table without its index, numbers formatted by :func:`number_format`."""
-    container.dataframe(frame, hide_index=True, width="stretch", key=key, column_config=column_config(frame))
+def table(
+    frame: pd.DataFrame, *, key: str | None = None, container: Any = st, columns: dict[str, Any] | None = None
+) -> None:
+    """Show ``frame`` as a full-width table without its index, numbers formatted by :func:`number_format`.
+
+    ``columns`` adds or overrides column configurations (e.g. a link column).
+    """
+    config = {**column_config(frame), **(columns or {})}
+    container.dataframe(frame, hide_index=True, width="stretch", key=key, column_config=config)

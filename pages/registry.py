@@ -5,7 +5,7 @@ import streamlit as st
 from core import names
 from core.edge.reports import builds_frame
 from core.plots.registry import champion_timeline_figure, version_metrics_figure
-from core.registry.frames import history_frame, versions_frame
+from core.registry.frames import history_frame, run_url, versions_frame
 from core.runtime.tflite import TAG_PREFIX
 from dashboard import actions, auth, components, formats, resources, state
 
@@ -22,7 +22,14 @@ with components.errors_as_messages():
         st.markdown(components.alias_badges(model.aliases))
 
     st.subheader("Versions")
-    formats.table(versions_frame(versions), key="versions-table")
+    table = versions_frame(versions)
+    ui = resources.settings().mlflow_ui_url
+    if ui:  # MODELOPS_MLFLOW_UI_URL: each run id opens the run in the MLflow UI
+        table["run_id"] = [run_url(ui, v) for v in versions]
+        link = st.column_config.LinkColumn("run_id", display_text=r".*/([^/]+)$")
+        formats.table(table, key="versions-table", columns={"run_id": link})
+    else:
+        formats.table(table, key="versions-table")
     st.plotly_chart(version_metrics_figure(versions), width="stretch")
 
     numbers = [v.version for v in versions]

@@ -171,10 +171,12 @@ class Registry:
     def _version_info(self, mv: Any, aliases: tuple[str, ...]) -> VersionInfo:
         metrics: dict[str, float] = {}
         params: dict[str, str] = {}
+        experiment_id = None
         if mv.run_id:
             try:
                 run = self.client.get_run(mv.run_id)
                 metrics, params = dict(run.data.metrics), dict(run.data.params)
+                experiment_id = run.info.experiment_id
             except Exception as exc:
                 if not _is_not_found(exc):
                     raise RegistryUnavailableError(f"cannot read run {mv.run_id}: {exc}") from exc
@@ -190,6 +192,7 @@ class Registry:
             params=params,
             tags=dict(mv.tags or {}),
             description=mv.description or "",
+            experiment_id=experiment_id,
         )
 
     # -- moving aliases -----------------------------------------------------------------

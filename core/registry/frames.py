@@ -68,3 +68,12 @@ def metric_regressions(
         for m in metrics
         if m in new.metrics and m in current.metrics and new.metrics[m] < current.metrics[m] - 1e-12
     ]
+
+
+def run_url(ui_url: str, version: VersionInfo) -> str | None:
+    """The MLflow UI page of the run that logged ``version`` (``None`` without a run)."""
+    if not version.run_id:
+        return None
+    if version.experiment_id is None:
+        return f"{ui_url}/#/models/{version.model}/versions/{version.version}"
+    return f"{ui_url}/#/experiments/{version.experiment_id}/runs/{version.run_id}"

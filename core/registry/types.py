@@ -50,6 +50,7 @@ class VersionInfo:
     params: dict[str, str]
     tags: dict[str, str]
     description: str
+    experiment_id: str | None = None
 
 
 @dataclass(frozen=True)
