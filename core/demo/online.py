@@ -7,11 +7,9 @@ from typing import Any
 from core import names
 from core.demo.datasets import breast_cancer_split
 from core.edge.onnx_compile import compile_version
-from core.flavors import sklearn_skops
-from core.names import TARGET
 from core.online.gate import holdout_metrics
 from core.online.learner import new_online_model, partial_fit
-from core.registry.registration import log_frames, tag_version
+from core.registry.registration import log_sklearn_version, tag_version
 
 INITIAL_ROWS = 80  # the seeded v1 sees only these, so live labels have something to teach it
 
@@ -22,7 +20,6 @@ INITIAL_EPOCHS = 5
 def seed_online(experiment_id: str, registry: Any) -> list[int]:
     """Register v1 of the online demo model: fitted by ``partial_fit`` on the first rows only."""
     import mlflow
-    from mlflow.models import infer_signature
 
     X_train, X_test, y_train, y_test = breast_cancer_split()
     model = new_online_model()
@@ -32,19 +29,7 @@ def seed_online(experiment_id: str, registry: Any) -> list[int]:
         metrics = holdout_metrics(model.predict_proba(X_test), [0, 1], y_test.to_numpy())
         mlflow.log_params({"rows": INITIAL_ROWS, "epochs": INITIAL_EPOCHS, "loss": "log_loss", "alpha": 1e-4})
         mlflow.log_metrics(metrics)
-        log_frames(
-            {
-                "reference.parquet": X_train.assign(**{TARGET: y_train.values}),
-                "holdout.parquet": X_test.assign(**{TARGET: y_test.values}),
-            }
-        )
-        info = sklearn_skops.log_model(
-            model,
-            signature=infer_signature(X_train, model.predict(X_train)),
-            input_example=X_train.head(3),
-            registered_model_name=names.BREAST_CANCER_ONLINE,
-        )
-    version = int(info.registered_model_version)
+        version = log_sklearn_version(model, names.BREAST_CANCER_ONLINE, X_train, X_test, y_train, y_test)
     tag_version(
         registry,
         names.BREAST_CANCER_ONLINE,

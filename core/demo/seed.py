@@ -16,11 +16,10 @@ from core.demo.datasets import DIGITS_SIZE, SEED, breast_cancer_split, digits_im
 from core.demo.online import seed_online
 from core.edge.onnx_compile import compile_version
 from core.errors import RegistryUnavailableError
-from core.flavors import keras_model, sklearn_skops
+from core.flavors import keras_model
 from core.flavors.keras_model import InputSpec
-from core.names import TARGET
 from core.registry.facade import Registry
-from core.registry.registration import configure_mlflow, log_frames, tag_version
+from core.registry.registration import configure_mlflow, log_frames, log_sklearn_version, tag_version
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +76,7 @@ def seed_demo(
             # A half-seeded demo model (an interrupted earlier run): start it again.
             progress(f"{model}: incomplete ({_versions(summary.version_count)}), re-seeding")
             registry.client.delete_registered_model(model)
-        progress(f"{model}: training {expected} versions")
+        progress(f"{model}: training {_versions(expected)}")
         created = build(experiment_id, registry)
         champion, challenger = _set_demo_aliases(registry, model, progress)
         results.append(SeedResult(model, created, False, champion, challenger))
@@ -122,7 +121,6 @@ def _seed_online(experiment_id: str, registry: Registry) -> list[int]:
 
 def _seed_breast_cancer(experiment_id: str, registry: Registry) -> list[int]:
     import mlflow
-    from mlflow.models import infer_signature
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
     from sklearn.model_selection import GridSearchCV
@@ -168,19 +166,7 @@ def _seed_breast_cancer(experiment_id: str, registry: Registry) -> list[int]:
                     "roc_auc": float(roc_auc_score(y_test, proba)),
                 }
             )
-            log_frames(
-                {
-                    "reference.parquet": X_train.assign(**{TARGET: y_train.values}),
-                    "holdout.parquet": X_test.assign(**{TARGET: y_test.values}),
-                }
-            )
-            info = sklearn_skops.log_model(
-                model,
-                signature=infer_signature(X_train, model.predict(X_train)),
-                input_example=X_train.head(3),
-                registered_model_name=names.BREAST_CANCER,
-            )
-            version = int(info.registered_model_version)
+            version = log_sklearn_version(model, names.BREAST_CANCER, X_train, X_test, y_train, y_test)
             tag_version(registry, names.BREAST_CANCER, version, "sklearn", kind, description)
             created.append(version)
 

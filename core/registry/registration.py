@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from core import names
 from core.config import Settings
+from core.flavors import sklearn_skops
+from core.names import TARGET
 from core.registry.facade import Registry
 
 
@@ -53,3 +56,28 @@ def tag_version(registry: Registry, model: str, version: int, flavor: str, kind:
     client.set_model_version_tag(model, str(version), names.TAG_KIND, kind)
     client.update_model_version(model, str(version), description=description)
     client.set_registered_model_tag(model, "modelops.demo", "true")
+
+
+def log_sklearn_version(
+    model: Any, name: str, X_train: pd.DataFrame, X_test: pd.DataFrame, y_train: pd.Series, y_test: pd.Series
+) -> int:
+    """Log a fitted scikit-learn ``model`` into the active run as a new version of ``name``.
+
+    The reference (training) and held-out frames go with it, labels in :data:`~core.names.TARGET`,
+    and the model is stored as skops with a signature and an input example; returns the version.
+    """
+    from mlflow.models import infer_signature
+
+    log_frames(
+        {
+            "reference.parquet": X_train.assign(**{TARGET: y_train.values}),
+            "holdout.parquet": X_test.assign(**{TARGET: y_test.values}),
+        }
+    )
+    info = sklearn_skops.log_model(
+        model,
+        signature=infer_signature(X_train, model.predict(X_train)),
+        input_example=X_train.head(3),
+        registered_model_name=name,
+    )
+    return int(info.registered_model_version)
