@@ -35,6 +35,11 @@ from core.config import Settings
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+# MLflow infers each logged model's pip requirements by loading it again in a fresh interpreter:
+# 6-10 s per model (more with TensorFlow), for some 25 models a run (seeding, online candidates,
+# the scale-out demo). ModelOps never reads those requirements, so the tests let MLflow fall back
+# at once to the flavor's default list. Inherited by the services and CLIs the tests start.
+os.environ.setdefault("MLFLOW_REQUIREMENTS_INFERENCE_TIMEOUT", "0")
 
 ENV_KEYS = (names.ENV_HOME, names.ENV_TRACKING_URI, names.ENV_DB_URL, names.ENV_API_URL, names.ENV_API_TOKEN)
 BC, DIGITS, ONLINE = names.BREAST_CANCER, names.DIGITS, names.BREAST_CANCER_ONLINE

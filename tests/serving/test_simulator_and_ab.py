@@ -32,7 +32,9 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def simulated(bc_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """One service per module that received 320 requests with drift and labels; tests only read it."""
-    service = start_service(copy_home(bc_template, tmp_path_factory.mktemp("sim") / "home"))
+    service = start_service(
+        copy_home(bc_template, tmp_path_factory.mktemp("sim") / "home"), MODELOPS_DRIFT_INTERVAL_S="1"
+    )
     settings = replace(service.settings, api_url=service.url, api_token=TOKEN)
     config = SimulationConfig(
         BC, rate=80, duration=4, label_delay=0.3, label_fraction=1.0, drift=3.0, challenger_share=0.5, seed=1
