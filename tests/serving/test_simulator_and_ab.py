@@ -35,16 +35,18 @@ def simulated(bc_template: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     service = start_service(
         copy_home(bc_template, tmp_path_factory.mktemp("sim") / "home"), MODELOPS_DRIFT_INTERVAL_S="1"
     )
-    settings = replace(service.settings, api_url=service.url, api_token=TOKEN)
-    config = SimulationConfig(
-        BC, rate=80, duration=4, label_delay=0.3, label_fraction=1.0, drift=3.0, challenger_share=0.5, seed=1
-    )
-    result = run_async(simulate(settings, config))
-    assert result.sent == 320 and result.ok == 320 and result.failed == 0
-    assert result.labels == 320
-    assert {arm.split()[0] for arm in result.arms} == {names.CHAMPION, names.CHALLENGER}
-    yield service
-    stop_service(service)
+    try:  # a failed simulation must not leave the service running
+        settings = replace(service.settings, api_url=service.url, api_token=TOKEN)
+        config = SimulationConfig(
+            BC, rate=80, duration=4, label_delay=0.3, label_fraction=1.0, drift=3.0, challenger_share=0.5, seed=1
+        )
+        result = run_async(simulate(settings, config))
+        assert result.sent == 320 and result.ok == 320 and result.failed == 0
+        assert result.labels == 320
+        assert {arm.split()[0] for arm in result.arms} == {names.CHAMPION, names.CHALLENGER}
+        yield service
+    finally:
+        stop_service(service)
 
 
 def test_simulated_traffic_feeds_the_ab_analysis(simulated: Service) -> None:
