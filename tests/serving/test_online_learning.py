@@ -206,7 +206,10 @@ def test_a_bad_promotion_is_rolled_back_automatically(loose_gate: Service) -> No
             update = answer.json()["update"] or update
         assert update is not None and update["event"] == "promoted" and update["new_version"] == 2
         assert registry.resolve_alias(ONLINE, names.CHAMPION) == 2
-        assert set(_serve_and_label(c, 50)) == {2}  # served at once, and it is bad
+        # Served at once, and it is bad. The watch runs every second and may roll back before the
+        # 50th request once it has its 40 labels: later requests may already be back on v1.
+        served = _serve_and_label(c, 50)
+        assert served[0] == 2 and set(served) <= {1, 2} and served.count(2) >= 40
         deadline = time.monotonic() + 30
         while registry.resolve_alias(ONLINE, names.CHAMPION) != 1 and time.monotonic() < deadline:
             time.sleep(0.5)

@@ -103,6 +103,12 @@ def test_ab_page_promotes_the_challenger_through_the_service(idle_service: Servi
     at.switch_page("../pages/ab_testing.py").run()
     assert any("has served no traffic yet" in i.value for i in at.info)
     at.button(key="ab-promote").click().run()
+    # asked first: v2 is worse on held-out data, and the live test has not found it better
+    warnings = " ".join(w.value for w in at.warning)
+    assert "v2 is worse on held-out data than the current champion: accuracy" in warnings
+    assert "The live test has not found v2 better" in warnings
+    assert not at.success
+    at.button(key="ab-promote-confirm-button").click().run()
     assert at.success[0].value.startswith("champion: v3 → v2. Live on the prediction service")
 
 
