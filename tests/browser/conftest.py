@@ -13,7 +13,7 @@ import pytest
 
 from core import names
 from core.config import Settings
-from tests.conftest import copy_home
+from tests.conftest import _point_env_at, copy_home
 from tests.helpers import free_port, wait_http_ok
 from tests.serving.conftest import TOKEN, Service, launch_service, stop_service, wait_ready
 
@@ -59,16 +59,29 @@ def running_dashboard(env: dict[str, str], log: Path) -> Iterator[str]:
             yield f"http://127.0.0.1:{port}"
         finally:
             proc.terminate()
-            try:
-                proc.wait(15)
+            try:  # Streamlit takes seconds over a graceful stop; nothing in it needs one
+                proc.wait(3)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait(10)
 
 
 @pytest.fixture
 def dashboard_url(seeded_home: Settings, tmp_path: Path) -> Iterator[str]:
-    """A real dashboard over the private seeded registry (no service)."""
+    """A real dashboard over the private seeded registry (no service), for tests that change it."""
     with running_dashboard(dict(os.environ), tmp_path / "dashboard.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="package")
+def reading_dashboard_url(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real dashboard over a copy of the full demo (no service) for the tests that only read it:
+    its server imports TensorFlow and shap once, not once per test."""
+    home = copy_home(seeded_template, tmp_path_factory.mktemp("reading") / "home")
+    with pytest.MonkeyPatch.context() as mp:
+        _point_env_at(home, mp)  # the environment a test's private home sets
+        env = dict(os.environ)
+    with running_dashboard(env, home.parent / "dashboard.log") as url:
         yield url
 
 
@@ -89,12 +102,13 @@ def service_and_dashboard(bc_template: Path, tmp_path: Path) -> Iterator[tuple[S
         stop_service(service)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser():
-    """Headless Debian Chromium; a missing browser is a failure, never a skip.
+    """Headless Debian Chromium, launched once for this package; a missing browser is a failure, never a skip.
 
-    Module-scoped: sync Playwright keeps an event loop running in the main thread until it
-    stops, which would break ``asyncio.run`` in later test modules.
+    Package-scoped, not session-scoped: sync Playwright keeps an event loop running in the main
+    thread until it stops, which would break ``asyncio.run`` in later packages. Tests here run
+    coroutines with ``tests.helpers.run_async`` (a thread of their own), never ``asyncio.run``.
     """
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs it with apt-get install chromium")

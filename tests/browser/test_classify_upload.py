@@ -14,14 +14,14 @@ from tests.browser.conftest import wait_for_idle
 pytestmark = pytest.mark.browser
 
 
-def test_uploaded_digit_is_classified(dashboard_url: str, browser, tmp_path: Path) -> None:
+def test_uploaded_digit_is_classified(reading_dashboard_url: str, browser, tmp_path: Path) -> None:
     _, images, _, labels = digits_images()
     index = next(i for i in range(len(labels)) if labels[i] == 7)
     path = tmp_path / "my-digit.png"
     Image.fromarray(255 - images[index]).resize((140, 140)).save(path)
 
     page = browser.new_page()
-    page.goto(f"{dashboard_url}/classify")
+    page.goto(f"{reading_dashboard_url}/classify")
     wait_for_idle(page)
     page.locator('input[type="file"]').set_input_files(str(path))
     result = page.locator(".st-key-result-0")

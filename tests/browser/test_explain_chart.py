@@ -10,9 +10,9 @@ from tests.browser.conftest import wait_for_idle
 pytestmark = pytest.mark.browser
 
 
-def test_explain_page_renders_the_shap_charts(dashboard_url: str, browser) -> None:
+def test_explain_page_renders_the_shap_charts(reading_dashboard_url: str, browser) -> None:
     page = browser.new_page()
-    page.goto(f"{dashboard_url}/explain")
+    page.goto(f"{reading_dashboard_url}/explain")
     wait_for_idle(page)
     expect(page.get_by_text("tree explainer")).to_be_visible(timeout=90_000)
     charts = page.locator('[data-testid="stPlotlyChart"]')

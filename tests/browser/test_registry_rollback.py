@@ -33,9 +33,9 @@ def test_one_click_rollback_moves_the_champion_badge(dashboard_url: str, browser
     page.close()
 
 
-def test_overview_lists_every_demo_model(dashboard_url: str, browser) -> None:
+def test_overview_lists_every_demo_model(reading_dashboard_url: str, browser) -> None:
     page = browser.new_page()
-    page.goto(dashboard_url)
+    page.goto(reading_dashboard_url)
     wait_for_idle(page)
     for model in names.DEMO_MODELS:
         expect(page.locator(f".st-key-overview-{model}")).to_contain_text("champion", timeout=60_000)
