@@ -98,9 +98,15 @@ async def simulate(
 
         async def label_later(request_id: str, label: object) -> None:
             await asyncio.sleep(config.label_delay)
-            r = await client.post("/v1/feedback", json={"request_id": request_id, "label": label})
-            if r.status_code == 200:
-                result.labels += 1
+            for _attempt in range(3):  # a reset connection must not lose the label
+                try:
+                    r = await client.post("/v1/feedback", json={"request_id": request_id, "label": label})
+                except httpx.HTTPError:
+                    await asyncio.sleep(0.1)
+                    continue
+                if r.status_code == 200:
+                    result.labels += 1
+                return
 
         async def one(i: int) -> None:
             row = int(rng.integers(len(values)))

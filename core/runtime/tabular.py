@@ -116,12 +116,16 @@ def _check(key: str, got: list[str], rows: list[list[Any]], columns: list[Column
         problems.append(f"unknown feature(s): {', '.join(repr(e) for e in extra)}")
     if problems:
         raise InvalidInputError(f"{key}: " + "; ".join(problems))
+    left_out = {c.name for c in columns if not c.required and c.name not in position}
     if got != expected:
-        order = [position[name] for name in expected]
-        rows = [[row[i] for i in order] for row in rows]
+        # An optional column the request leaves out is missing (NaN) in every row, as in MLflow.
+        order = [position.get(name) for name in expected]
+        rows = [[row[i] if i is not None else math.nan for i in order] for row in rows]
     for i, row in enumerate(rows):
         for name, value in zip(expected, row, strict=True):
             kind = type(value)
+            if name in left_out:
+                continue
             if kind is float:
                 if not math.isfinite(value):
                     raise InvalidInputError(
