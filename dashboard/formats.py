@@ -30,6 +30,8 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 def number_format(column: str) -> str | None:
     """The format for a numeric column named ``column`` (``None``: Streamlit's default)."""
     name = column.strip().lower()
+    if "ratio" in name or " vs " in name:
+        return "%.3g"  # a ratio, e.g. "latency ratio": not milliseconds
     if "(points)" in name or "change" in name:
         return "%+.2f"
     for pattern, fmt in _RULES:

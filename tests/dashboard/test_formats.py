@@ -21,6 +21,8 @@ from dashboard.formats import MILLISECONDS, P_VALUE, PERCENT, column_config, num
         ("error_rate", PERCENT),
         ("top-1 agreement", PERCENT),
         ("change (points)", "%+.2f"),
+        ("latency ratio", "%.3g"),
+        ("size vs Keras", "%.3g"),
         ("rows", None),
         ("version", None),
     ],
