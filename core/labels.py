@@ -11,7 +11,10 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
+from collections.abc import Sequence
 from typing import Any
+
+from core.errors import InvalidInputError
 
 
 def plain(value: Any) -> Any:
@@ -64,6 +67,29 @@ def as_label_of(reference: Any, value: Any) -> Any:
             return str(int(value)) if float(value).is_integer() else str(value)
         return str(value)
     return value
+
+
+def as_classes(labels: Sequence[Any], classes: Sequence[Any]) -> list[Any]:
+    """``labels`` as class values of the model (``1``, ``1.0`` and ``"1"`` all name class ``1``).
+
+    Raises:
+        InvalidInputError: a label that is not one of ``classes`` (the message lists them).
+    """
+    by_text = {str(plain(c)): plain(c) for c in classes}
+    found: list[Any] = []
+    unknown: set[str] = set()
+    for value in labels:
+        reference = next(iter(by_text.values()), None)
+        converted = as_label_of(reference, value)
+        key = str(plain(converted))
+        if key in by_text and value is not None:
+            found.append(by_text[key])
+        else:
+            unknown.add(repr(plain(value)))
+    if unknown:
+        shown = ", ".join(sorted(unknown)[:5])
+        raise InvalidInputError(f"labels: {shown} not a class of the model; its classes are {list(by_text.values())}")
+    return found
 
 
 def labels_match(predicted: Any, label: Any) -> bool | None:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from core import names
 from core.errors import InvalidInputError
+from core.labels import as_classes
 from core.names import TARGET
 from core.online.candidates import register_candidate
 from core.online.gate import GateDecision, gate, holdout_metrics
@@ -202,7 +203,9 @@ class OnlineLearner:
 
     def check_labels(self, labels: list[Any], rows: int) -> np.ndarray:
         """Labels as the model's class values (see :func:`check_labels`)."""
-        return check_labels(labels, rows, self.classes)
+        if len(labels) != rows:
+            raise InvalidInputError(f"labels: {len(labels)} labels for {rows} rows; send one label per row")
+        return np.asarray(as_classes(labels, self.classes))
 
     def _apply(self, batch: int, matrix: np.ndarray, y: np.ndarray) -> BatchResult:
         self._follow_champion()
@@ -306,21 +309,6 @@ class OnlineLearner:
         if version not in self._holdout:
             self._holdout[version] = load_version_frame(self.registry, self.model_name, version, "holdout")
         return self._holdout[version]
-
-
-def check_labels(labels: list[Any], rows: int, classes: list[Any]) -> np.ndarray:
-    """``labels`` as class values of the model (compared as text, so ``1`` and ``"1"`` agree).
-
-    Raises:
-        InvalidInputError: wrong count, or labels that are not classes of the model.
-    """
-    if len(labels) != rows:
-        raise InvalidInputError(f"labels: {len(labels)} labels for {rows} rows; send one label per row")
-    by_text = {str(c): c for c in classes}
-    unknown = sorted({str(v) for v in labels if str(v) not in by_text})
-    if unknown:
-        raise InvalidInputError(f"labels: unknown labels {unknown[:5]}; the model's classes are {classes}")
-    return np.asarray([by_text[str(v)] for v in labels])
 
 
 def update_json(update: UpdateResult) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import Depends, Request
@@ -14,6 +14,7 @@ from core import names
 from core.analysis.explain import ExplainerCache
 from core.config import Settings
 from core.errors import InvalidInputError, ServiceUnavailableError
+from core.labels import as_classes
 from core.online.learner import OnlineLearner
 from core.registry.reference import load_version_frame
 from core.runtime.tabular import PAYLOAD_KEYS, Column, payload_to_matrix
@@ -95,6 +96,20 @@ class ServiceState:
                 f"model {name!r} is {article} {served.kind} model; use POST /v1/models/{name}/{route}"
             )
         return served
+
+    def feedback_label(self, model: str, version: int, label: Any) -> Any:
+        """``label`` as a class of ``model`` v``version`` (the served champion's when that is not loaded).
+
+        Raises:
+            InvalidInputError: the label is not one of the model's classes.
+        """
+        served = self.manager.models.get(model)
+        arms = dict(served.arms) if served else {}
+        same = [a.handle for a in arms.values() if a.version == version]
+        handle = same[0] if same else (arms[names.CHAMPION].handle if names.CHAMPION in arms else None)
+        if handle is None or not handle.classes:
+            return label
+        return as_classes([label], handle.classes)[0]
 
     async def learner(self, name: str) -> OnlineLearner:
         """The online candidate of a served tabular model (built off the event loop on first use)."""

@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -152,8 +153,16 @@ def _resolve(future: asyncio.Future, error: Exception | None) -> None:
     future.get_loop().call_soon_threadsafe(settle)
 
 
-def record_feedback(store: Store, request_id: str, label: Any) -> dict[str, Any]:
+def record_feedback(
+    store: Store,
+    request_id: str,
+    label: Any,
+    check: Callable[[str, int, Any], Any] | None = None,
+) -> dict[str, Any]:
     """Store the true label of a served request.
+
+    ``check(model, version, label)``, when given, returns the label to store (e.g. as the
+    model's class value) or raises to refuse it; nothing is written then.
 
     Raises:
         RequestNotFoundError: no served request has this id.
@@ -166,6 +175,8 @@ def record_feedback(store: Store, request_id: str, label: Any) -> dict[str, Any]
         ).first()
         if row is None:
             raise RequestNotFoundError(f"no served request has id {request_id!r}")
+        if check is not None:
+            label = check(row.model, int(row.version), label)
         at = datetime.now(UTC)
         conn.execute(feedback.insert().values(request_id=request_id, label=json.dumps(label), at=at))
     return {"request_id": request_id, "model": row.model, "version": row.version, "arm": row.arm}

@@ -7,8 +7,9 @@ import pytest
 
 from core.demo.datasets import breast_cancer_split
 from core.errors import InvalidInputError
+from core.labels import as_classes
 from core.online.gate import gate, holdout_metrics
-from core.online.learner import check_labels, new_online_model, partial_fit, supports_partial_fit
+from core.online.learner import new_online_model, partial_fit, supports_partial_fit
 
 
 def test_supports_partial_fit() -> None:
@@ -42,8 +43,11 @@ def test_partial_fit_learns_and_metrics_are_right() -> None:
 
 
 def test_labels_are_checked_against_the_classes() -> None:
-    assert check_labels(["1", 0, 1], 3, [0, 1]).tolist() == [1, 0, 1]
-    with pytest.raises(InvalidInputError, match=r"unknown labels \['2', 'x'\]"):
-        check_labels([0, 2, "x"], 3, [0, 1])
-    with pytest.raises(InvalidInputError, match="2 labels for 3 rows"):
-        check_labels([0, 1], 3, [0, 1])
+    assert as_classes(["1", 0, 1.0, True], [0, 1]) == [1, 0, 1, 1]
+    assert as_classes(["yes", "no"], ["no", "yes"]) == ["yes", "no"]
+    with pytest.raises(InvalidInputError, match=r"'x', 2 not a class of the model; its classes are \[0, 1\]"):
+        as_classes([0, 2, "x"], [0, 1])
+    with pytest.raises(InvalidInputError, match="None not a class"):
+        as_classes([None], [0, 1])
+    with pytest.raises(InvalidInputError, match="1 not a class"):
+        as_classes([1], ["no", "yes"])

@@ -32,7 +32,7 @@ from core.registry.facade import Registry
 from core.serving.app import create_app
 from core.serving.config import ServiceConfig
 from core.serving.state import ServiceState
-from core.store.db import predictions
+from core.store.db import feedback, predictions
 from tests.conftest import copy_home
 
 BC, DIGITS, ONLINE = names.BREAST_CANCER, names.DIGITS, names.BREAST_CANCER_ONLINE
@@ -262,3 +262,20 @@ def test_refused_requests_are_logged_so_monitoring_counts_them(app: InProcess) -
     assert app.client.post("/v1/models/no-such-model/predict", json=ROWS).status_code == 404
     time.sleep(0.3)
     assert not app.logged(predictions.c.model == "no-such-model")
+
+
+def test_feedback_outside_the_models_classes_is_refused_and_not_stored(app: InProcess) -> None:
+    c = app.client
+    tabular = c.post(f"/v1/models/{BC}/predict", json=ROWS).json()["request_id"]
+    image = c.post(f"/v1/models/{DIGITS}/classify", files={"image": ("d.png", _png(3), "image/png")}).json()
+    for label, needle in (("maybe", "'maybe' not a class"), (2, "2 not a class"), (None, "None not a class")):
+        r = c.post("/v1/feedback", json={"request_id": tabular, "label": label})
+        assert r.status_code == 422 and needle in r.json()["detail"] and "[0, 1]" in r.json()["detail"], r.text
+    assert c.post("/v1/feedback", json={"request_id": tabular, "label": "1"}).status_code == 200
+    assert c.post("/v1/feedback", json={"request_id": image["request_id"], "label": 3}).status_code == 200
+    assert c.post("/v1/feedback", json={"request_id": image["request_id"], "label": 12}).status_code == 422
+    engine = sa.create_engine(app.settings.db_url)
+    with engine.connect() as conn:
+        stored = dict(conn.execute(sa.select(feedback.c.request_id, feedback.c.label)).all())
+    assert json.loads(stored[tabular]) == 1  # stored as the class value, not the text sent
+    assert json.loads(stored[image["request_id"]]) == "3"

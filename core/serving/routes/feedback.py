@@ -21,5 +21,6 @@ router = APIRouter(tags=["predict"])
     responses=ERRORS,
 )
 async def post_feedback(body: FeedbackRequest, service: Service) -> FeedbackResponse:
-    stored = await asyncio.to_thread(record_feedback, service.manager.registry.store, body.request_id, body.label)
+    store = service.manager.registry.store
+    stored = await asyncio.to_thread(record_feedback, store, body.request_id, body.label, service.feedback_label)
     return FeedbackResponse(**stored)
