@@ -8,6 +8,7 @@ gets the same formats as every other page: ``formats.table(frame, key=...)``.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -61,3 +62,13 @@ def table(
     """
     config = {**column_config(frame), **(columns or {})}
     container.dataframe(frame, hide_index=True, width="stretch", key=key, column_config=config)
+
+
+def moment(at: datetime | None) -> str:
+    """A timestamp as people read it in a sentence: ``09:14:05 UTC`` today, ``28 Nov 09:14 UTC`` before."""
+    if at is None:
+        return "the start"
+    at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    at = at.astimezone(UTC)
+    today = datetime.now(UTC).date()
+    return at.strftime("%H:%M:%S UTC") if at.date() == today else at.strftime("%d %b %H:%M UTC")

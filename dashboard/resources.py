@@ -26,6 +26,7 @@ from core.runtime.handles import ModelHandle, load_handle
 from core.runtime.tflite import BuildReport, stored_build
 from core.store.db import AliasMove
 from core.store.log_reads import logged_inputs
+from core.store.traffic import load_traffic
 
 REGISTRY_TTL_S = 15
 SERVICE_TTL_S = 3
@@ -151,6 +152,16 @@ def model_handle(tracking_uri: str, model: str, version: int) -> ModelHandle:
 @st.cache_data(ttl=3, show_spinner=False)
 def _outcomes(db_url: str, model: str, since: datetime | None) -> pd.DataFrame:
     return load_outcomes(registry().store, model, since)
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def _split_since(db_url: str, model: str) -> datetime | None:
+    return load_traffic(registry().store, model).updated_at
+
+
+def split_since(model: str) -> datetime | None:
+    """When ``model``'s traffic split was last changed (``None``: never set)."""
+    return _split_since(settings().db_url, model)
 
 
 def outcomes(model: str, since: datetime | None = None) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import streamlit as st
 from core import names
 from core.analysis.ab import ALPHA, analyse, sample_size_per_arm
 from core.plots.traffic import cumulative_accuracy_figure
-from dashboard import auth, components, resources, state
+from dashboard import auth, components, formats, resources, state
 
 st.title("A/B testing")
 components.flash()
@@ -34,7 +34,9 @@ with components.errors_as_messages():
         format_func=lambda v: f"{v:.0%}",
         key=state.AB_MIN_EFFECT,
     )
-    report = analyse(resources.outcomes(name), name, versions, share, min_effect=min_effect)
+    report = analyse(
+        resources.outcomes(name), name, versions, share, split_since=resources.split_since(name), min_effect=min_effect
+    )
 
     st.subheader("Decision")
     box = {"better": st.success, "worse": st.error}.get(report.verdict, st.info)
@@ -47,8 +49,10 @@ with components.errors_as_messages():
     )
     if report.srm_detected:
         st.warning(
-            f"Sample-ratio mismatch: the arms received {report.arms[0].requests:,} and {report.arms[1].requests:,} "
-            f"requests for a configured {1 - share:.0%}/{share:.0%} split (chi-square p = {report.srm_p:.2g}). "
+            f"Sample-ratio mismatch: since {formats.moment(report.srm_since)} the arms received "
+            f"{report.srm_requests[0]:,} and {report.srm_requests[1]:,} requests for a configured "
+            f"{1 - share:.0%}/{share:.0%} split "
+            f"(chi-square p = {report.srm_p:.2g}). "
             "Assignment or logging is broken somewhere; do not trust the comparison until it is explained."
         )
 
@@ -58,9 +62,10 @@ with components.errors_as_messages():
     diff = report.diff
     cols[0].metric(
         "Accuracy difference (challenger − champion)",
-        "—" if math.isnan(diff.diff) else f"{diff.diff:+.2%}",
-        None if math.isnan(diff.low) else f"95% CI {diff.low:+.1%} … {diff.high:+.1%}",
+        "—" if math.isnan(diff.diff) else f"{diff.diff * 100:+.1f} points".replace("-", "−"),
+        None if math.isnan(diff.low) else f"95% CI {diff.low * 100:+.1f} … {diff.high * 100:+.1f} points",
         delta_color="off",
+        delta_arrow="off",
     )
     cols[1].metric("Sequential p (decides)", f"{report.sequential_p:.4f}")
     cols[2].metric("z-test p (reference)", "—" if math.isnan(diff.p_value) else f"{diff.p_value:.4f}")

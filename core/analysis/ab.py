@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,9 @@ from core.store.log_reads import outcome_rows
 
 ALPHA = 0.05
 SRM_ALPHA = 0.001  # the usual threshold: a sample-ratio mismatch is a bug, not noise
+#: Requests this soon after a split or version change are left out of the sample-ratio check:
+#: replicas pick up a change on their next poll, and answer with the old split until then.
+SRM_SETTLE = timedelta(seconds=10)
 MSPRT_TAU = 0.05  # prior scale of the accuracy difference mixed over (≈ the effects we care about)
 
 
@@ -167,6 +170,8 @@ class ABReport:
     diff: ProportionDiff
     srm_p: float
     srm_detected: bool
+    srm_requests: tuple[int, int]  # champion, challenger requests the sample-ratio check counted
+    srm_since: datetime | None  # start of the period the check covers (current split and versions)
     sequential_p: float
     decision: str
     verdict: str  # "better", "worse", "unknown" or "no-data"
@@ -222,21 +227,49 @@ def cumulative_accuracy(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def srm_period(frame: pd.DataFrame, split_since: datetime | None) -> tuple[pd.DataFrame, datetime | None]:
+    """The rows a sample-ratio check may count, and where that period starts.
+
+    The configured split only describes requests served after it was set, and after both
+    current versions were serving; earlier rows (another split, another challenger) would
+    raise a false alarm. The period starts at the latest of: the split's change, the first
+    request of each arm's current version; plus :data:`SRM_SETTLE`.
+    """
+    starts: list[pd.Timestamp] = []
+    if split_since is not None:
+        since = pd.Timestamp(split_since)
+        starts.append(since.tz_localize(UTC) if since.tzinfo is None else since)
+    for arm in ARMS:
+        served = frame.loc[frame["arm"] == arm, "at"]
+        if len(served):
+            starts.append(pd.Timestamp(served.min()))
+    if not starts:
+        return frame, None
+    start = max(starts) + SRM_SETTLE
+    return frame[frame["at"] >= start], start.to_pydatetime()
+
+
 def analyse(
     frame: pd.DataFrame,
     model: str,
     versions: dict[str, int],
     challenger_share: float,
     *,
+    split_since: datetime | None = None,
     min_effect: float = 0.05,
     alpha: float = ALPHA,
 ) -> ABReport:
-    """The A/B report for ``model``'s current ``versions`` (rows of other versions are ignored)."""
-    current = frame[frame.apply(lambda r: versions.get(r["arm"]) == r["version"], axis=1)] if not frame.empty else frame
+    """The A/B report for ``model``'s current ``versions`` (rows of other versions are ignored).
+
+    ``split_since`` is when ``challenger_share`` was set: the sample-ratio check counts only
+    requests served under it (see :func:`srm_period`).
+    """
+    current = frame if frame.empty else frame[frame["version"] == frame["arm"].map(versions)]
     arms = [arm_stats(current, arm, versions.get(arm)) for arm in ARMS]
     a, b = arms
     diff = two_proportion_test(a.correct, a.labelled, b.correct, b.labelled)
-    observed = [a.requests, b.requests]
+    counted, srm_since = srm_period(current, split_since) if not current.empty else (current, None)
+    observed = [int((counted["arm"] == arm).sum()) for arm in ARMS] if not counted.empty else [0, 0]
     shares = [1 - challenger_share, challenger_share]
     srm_p = srm_p_value(observed, shares) if 0 < challenger_share < 1 else math.nan
     cumulative = cumulative_accuracy(current)
@@ -248,6 +281,8 @@ def analyse(
         diff=diff,
         srm_p=srm_p,
         srm_detected=bool(srm_p < SRM_ALPHA) if not math.isnan(srm_p) else False,
+        srm_requests=(observed[0], observed[1]),
+        srm_since=srm_since,
         sequential_p=seq_p,
         decision=decision,
         verdict=verdict,
@@ -282,7 +317,7 @@ def _decide(
             verdict,
             (
                 f"Challenger v{versions[names.CHALLENGER]} is {verdict} than champion v{versions[names.CHAMPION]}: "
-                f"accuracy {diff.diff:+.1%} (95% CI {diff.low:+.1%} to {diff.high:+.1%}), "
+                f"accuracy {_points(diff.diff)} (95% CI {_points(diff.low, unit=False)} to {_points(diff.high)}), "
                 f"sequential p = {seq_p:.4f} < {alpha}."
             ),
             0,
@@ -291,12 +326,25 @@ def _decide(
     needed = sample_size_per_arm(base, min_effect, alpha)
     share_b = min(max(share, 1e-9), 1 - 1e-9)
     more = max(needed - a.labelled, 0) + max(needed - b.labelled, 0)
-    return (
-        "unknown",
-        (
-            f"Not yet known: accuracy difference {diff.diff:+.1%} (95% CI {diff.low:+.1%} to {diff.high:+.1%}), "
-            f"sequential p = {seq_p:.3f}. About {more:,} more labels are needed to detect a {min_effect:.0%} "
-            f"difference (≈{needed:,} per arm at {share_b:.0%} challenger traffic)."
-        ),
-        more,
+    so_far = (
+        f"Not yet known: accuracy difference {_points(diff.diff)} "
+        f"(95% CI {_points(diff.low, unit=False)} to {_points(diff.high)}), sequential p = {seq_p:.3f}. "
     )
+    effect = f"{min_effect * 100:.0f}-point difference"
+    if more == 0:
+        plan = (
+            f"Both arms have the ≈{needed:,} labels each needed to detect a {effect}, and none that large is "
+            "visible: the versions are probably closer than that. Stop here, or keep going to detect a smaller one."
+        )
+    else:
+        plan = (
+            f"About {more:,} more labels are needed to detect a {effect} "
+            f"(≈{needed:,} per arm; the challenger gets {share_b:.0%} of the traffic)."
+        )
+    return "unknown", so_far + plan, more
+
+
+def _points(fraction: float, *, unit: bool = True) -> str:
+    """A difference of two proportions in percentage points: ``+2.3 points``."""
+    text = f"{fraction * 100:+.1f}".replace("-", "−")
+    return f"{text} points" if unit else text

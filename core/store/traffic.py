@@ -20,11 +20,13 @@ class TrafficConfig:
     Attributes:
         challenger_share: Fraction of requests the challenger answers (0..1).
         shadow: The champion answers everything and the challenger gets a copy.
+        updated_at: When it was last stored (``None`` for the default, never stored).
     """
 
     model: str
     challenger_share: float = DEFAULT_CHALLENGER_SHARE
     shadow: bool = False
+    updated_at: datetime | None = None
 
     @property
     def champion_share(self) -> float:
@@ -45,7 +47,9 @@ def load_traffic(store: Store, model: str) -> TrafficConfig:
         row = conn.execute(sa.select(traffic).where(traffic.c.model == model)).mappings().first()
     if row is None:
         return TrafficConfig(model)
-    return TrafficConfig(model, float(row["challenger_share"]), bool(row["shadow"]))
+    at = row["updated_at"]
+    at = at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+    return TrafficConfig(model, float(row["challenger_share"]), bool(row["shadow"]), at)
 
 
 def save_traffic(store: Store, config: TrafficConfig, actor: str) -> TrafficConfig:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -103,3 +104,93 @@ def test_decisions_on_missing_data_are_plain() -> None:
     )
     report = analyse(rows, "m", versions, 0.5)
     assert report.verdict == "no-data" and "challenger has no labelled requests" in report.decision
+
+
+def _served(arms: list[str], versions: list[int], start: str, every_s: float = 1.0, correct: float = 0.9):
+    import pandas as pd
+
+    n = len(arms)
+    rng = np.random.default_rng(n)
+    ok = rng.random(n) < correct
+    return pd.DataFrame(
+        {
+            "request_id": [f"{start}-{i}" for i in range(n)],
+            "at": pd.Timestamp(start, tz="UTC") + pd.to_timedelta(np.arange(n) * every_s, unit="s"),
+            "version": versions,
+            "arm": arms,
+            "latency_ms": 1.0,
+            "status": "ok",
+            "predicted": 1,
+            "label": np.where(ok, 1, 0).tolist(),
+            "correct": pd.array(ok, dtype="boolean"),
+        }
+    )
+
+
+def test_the_sample_ratio_check_counts_only_the_current_split_period() -> None:
+    """A split changed from 10% to 50% is no mismatch; a 70/30 answer to a 50/50 split is."""
+    import pandas as pd
+
+    from core.analysis.ab import SRM_SETTLE, analyse
+
+    rng = np.random.default_rng(7)
+    versions = {"champion": 3, "challenger": 4}
+
+    def arms(n: int, share: float) -> list[str]:
+        return ["challenger" if u < share else "champion" for u in rng.random(n)]
+
+    before = arms(2000, 0.1)
+    after = arms(2000, 0.5)
+    changed = pd.Timestamp("2026-01-01T01:00:00", tz="UTC")
+    frame = pd.concat(
+        [
+            _served(before, [versions[a] for a in before], "2026-01-01T00:00:00", every_s=1.0),
+            _served(after, [versions[a] for a in after], "2026-01-01T01:00:00", every_s=1.0),
+        ],
+        ignore_index=True,
+    )
+    whole = analyse(frame, "m", versions, 0.5)
+    assert whole.srm_detected  # all of the log against today's split: the false alarm users saw
+    report = analyse(frame, "m", versions, 0.5, split_since=changed.to_pydatetime())
+    assert not report.srm_detected and report.srm_p > 0.001
+    assert sum(report.srm_requests) == 2000 - SRM_SETTLE.total_seconds()  # settling seconds left out
+    assert report.srm_since == (changed + SRM_SETTLE).to_pydatetime()
+    assert report.arms[0].requests + report.arms[1].requests == 4000  # accuracy still uses every request
+
+    skewed = arms(2000, 0.3)
+    broken = _served(skewed, [versions[a] for a in skewed], "2026-01-01T01:00:00")
+    assert analyse(broken, "m", versions, 0.5, split_since=changed.to_pydatetime()).srm_detected
+
+
+def test_a_new_challenger_version_starts_a_new_sample_ratio_period() -> None:
+    """Champion requests from before the new challenger began serving are not counted against it."""
+    import pandas as pd
+
+    from core.analysis.ab import analyse
+
+    rng = np.random.default_rng(3)
+    old = ["challenger" if u < 0.5 else "champion" for u in rng.random(1500)]
+    new = ["challenger" if u < 0.5 else "champion" for u in rng.random(1500)]
+    frame = pd.concat(
+        [
+            _served(old, [3 if a == "champion" else 2 for a in old], "2026-01-01T00:00:00"),
+            _served(new, [3 if a == "champion" else 4 for a in new], "2026-01-01T01:00:00"),
+        ],
+        ignore_index=True,
+    )
+    report = analyse(frame, "m", {"champion": 3, "challenger": 4}, 0.5)
+    assert not report.srm_detected and sum(report.srm_requests) < 1500
+    assert report.srm_since >= pd.Timestamp("2026-01-01T01:00:00", tz="UTC").to_pydatetime()
+
+
+def test_decisions_speak_in_points_and_say_when_enough_labels_are_in() -> None:
+    from core.analysis.ab import analyse
+
+    arms = ["champion", "challenger"] * 1000
+    frame = _served(arms, [3 if a == "champion" else 4 for a in arms], "2026-01-01")
+    report = analyse(frame, "m", {"champion": 3, "challenger": 4}, 0.5, min_effect=0.1)
+    assert report.verdict == "unknown" and report.more_labels_needed == 0
+    assert re.search(r"difference [+−]\d+\.\d points \(95% CI [+−]\d+\.\d to [+−]\d+\.\d points\)", report.decision)
+    assert "Both arms have the" in report.decision and "10-point difference" in report.decision
+    few = analyse(frame.head(40), "m", {"champion": 3, "challenger": 4}, 0.5, min_effect=0.05)
+    assert few.more_labels_needed > 0 and f"About {few.more_labels_needed:,} more labels" in few.decision
