@@ -173,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Send real HTTP requests with held-out rows to the service, post feedback labels "
         "later, and optionally shift the inputs gradually (drift).",
     )
-    sim.add_argument("--model", required=True, help="a tabular model, e.g. breast-cancer")
+    sim.add_argument("--model", required=True, help="a served model: tabular rows (breast-cancer) or images (digits)")
     sim.add_argument("--rate", type=float, default=20.0, help="requests per second (default 20)")
     sim.add_argument("--duration", type=float, default=60.0, help="seconds; 0 runs until Ctrl-C (default 60)")
     sim.add_argument("--label-delay", type=float, default=5.0, help="seconds until a label is posted (default 5)")

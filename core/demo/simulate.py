@@ -1,27 +1,32 @@
-"""A traffic simulator: real HTTP requests with held-out rows, delayed feedback, optional drift.
+"""A traffic simulator: real HTTP requests with held-out data, delayed feedback, optional drift.
 
 ``python -m core simulate --model breast-cancer --rate 20 --duration 60`` makes the A/B,
-monitoring and drift views come alive without a real client.
+monitoring and drift views come alive without a real client. Tabular models get held-out
+rows on ``/predict``; image models (``--model digits``) get held-out images as PNG uploads
+on ``/classify``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import numpy as np
 
 from core import names
+from core.analysis.image_drift import reference_images
 from core.api.client import ServiceClient
 from core.config import Settings
 from core.errors import InvalidInputError
 from core.names import TARGET
 from core.registry.facade import Registry
-from core.registry.reference import load_version_frame
+from core.registry.reference import load_version_frame, stored_input_spec
 
 
 @dataclass(frozen=True)
@@ -33,8 +38,9 @@ class SimulationConfig:
         duration: Seconds to run (0 runs until cancelled).
         label_delay: Seconds between a prediction and its feedback label.
         label_fraction: Share of requests that get a label.
-        drift: Shift of every feature by this many standard deviations, reached gradually
-            by the end of the run (0 = no drift).
+        drift: Reached gradually by the end of the run (0 = no drift). Tabular: every feature
+            shifts by this many standard deviations. Images: contrast falls by ``0.3 × drift``
+            and noise of ``25 × drift`` grey levels is added.
         users: Distinct routing keys (sticky A/B arms per user).
     """
 
@@ -75,23 +81,70 @@ def validate(config: SimulationConfig) -> None:
         raise InvalidInputError(f"--challenger-share must be between 0 and 1, got {config.challenger_share}")
 
 
+class _Requests:
+    """Builds request ``i`` and knows its true label: held-out rows or images of the champion."""
+
+    def __init__(self, registry: Registry, config: SimulationConfig, total: int | None) -> None:
+        champion = registry.resolve_alias(config.model, names.CHAMPION)
+        rows = load_version_frame(registry, config.model, champion, "holdout")
+        self.config, self.total = config, total
+        self.labels = rows.pop(TARGET).to_numpy()
+        self.image = "pixels" in rows.columns
+        if self.image:
+            spec = stored_input_spec(registry.tracking_uri, config.model, champion)
+            self.images = [np.asarray(im, dtype=float) for im in reference_images(rows, bool(spec and spec.invert))]
+            self.class_names = list(spec.class_names) if spec and spec.class_names else []
+            self.route = f"/v1/models/{config.model}/classify"
+        else:
+            self.columns = list(rows.columns)
+            self.values = rows.to_numpy(dtype=float)
+            self.scale = self.values.std(axis=0)
+            self.route = f"/v1/models/{config.model}/predict"
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def build(self, i: int, row: int, user: str) -> dict[str, Any]:
+        """Keyword arguments of ``httpx.AsyncClient.post`` for request ``i`` (held-out ``row``)."""
+        rate = self.config.rate
+        shift = self.config.drift * (i / self.total if self.total else min(i / (rate * 600), 1.0))
+        if not self.image:
+            x = self.values[row] + shift * self.scale
+            return {"json": {"dataframe_split": {"columns": self.columns, "data": [x.tolist()]}, "routing_key": user}}
+        pixels = self.images[row]
+        if shift:
+            noise = np.random.default_rng(i).normal(0.0, 25.0 * shift, pixels.shape)
+            pixels = pixels.mean() + (pixels - pixels.mean()) * max(1.0 - 0.3 * shift, 0.05) + noise
+        return {"files": {"image": ("simulated.png", _png(pixels), "image/png")}, "params": {"routing_key": user}}
+
+    def label(self, row: int) -> Any:
+        """The true label of ``row`` as the model names its classes."""
+        value = self.labels[row].item() if hasattr(self.labels[row], "item") else self.labels[row]
+        if self.image and self.class_names and isinstance(value, int) and 0 <= value < len(self.class_names):
+            return self.class_names[value]
+        return value
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "L").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 async def simulate(
     settings: Settings, config: SimulationConfig, progress: Callable[[SimulationResult], None] | None = None
 ) -> SimulationResult:
     """Send ``config.rate`` requests/s for ``config.duration`` s and post labels later."""
     validate(config)
     registry = Registry.from_settings(settings)
-    champion = registry.resolve_alias(config.model, names.CHAMPION)
-    rows = load_version_frame(registry, config.model, champion, "holdout")
-    labels = rows.pop(TARGET).to_numpy()
-    columns = list(rows.columns)
-    values = rows.to_numpy(dtype=float)
-    scale = values.std(axis=0)
+    total = int(config.rate * config.duration) if config.duration else None
+    requests = await asyncio.to_thread(_Requests, registry, config, total)
     if config.challenger_share is not None:
         await asyncio.to_thread(ServiceClient(settings).set_traffic, config.model, config.challenger_share)
     rng = np.random.default_rng(config.seed)
     result = SimulationResult()
-    total = int(config.rate * config.duration) if config.duration else None
     pending: set[asyncio.Task] = set()
     limits = httpx.Limits(max_connections=64)
     async with httpx.AsyncClient(base_url=settings.api_url, timeout=30, limits=limits) as client:
@@ -109,15 +162,10 @@ async def simulate(
                 return
 
         async def one(i: int) -> None:
-            row = int(rng.integers(len(values)))
-            progress_share = i / total if total else min(i / (config.rate * 600), 1.0)
-            x = values[row] + config.drift * progress_share * scale
-            body = {
-                "dataframe_split": {"columns": columns, "data": [x.tolist()]},
-                "routing_key": f"user-{int(rng.integers(config.users))}",
-            }
+            row = int(rng.integers(len(requests)))
+            kwargs = requests.build(i, row, f"user-{int(rng.integers(config.users))}")
             try:
-                r = await client.post(f"/v1/models/{config.model}/predict", json=body)
+                r = await client.post(requests.route, **kwargs)
             except httpx.HTTPError as exc:
                 result.failed += 1
                 result.errors[type(exc).__name__] += 1
@@ -130,7 +178,7 @@ async def simulate(
             answer = r.json()
             result.arms[f"{answer['arm']} v{answer['version']}"] += 1
             if rng.random() < config.label_fraction:
-                task = asyncio.create_task(label_later(answer["request_id"], int(labels[row])))
+                task = asyncio.create_task(label_later(answer["request_id"], requests.label(row)))
                 pending.add(task)
                 task.add_done_callback(pending.discard)
 

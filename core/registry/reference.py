@@ -6,6 +6,7 @@ import pandas as pd
 
 from core import names
 from core.errors import InvalidInputError
+from core.flavors.keras_model import InputSpec
 from core.registry.facade import Registry
 
 
@@ -26,3 +27,18 @@ def load_version_frame(registry: Registry, model: str, version: int, which: str 
             f"version {version} of {model!r} has no {which} data ({path}); register it with its reference data"
         ) from None
     return pd.read_parquet(local)
+
+
+def stored_input_spec(tracking_uri: str, model: str, version: int) -> InputSpec | None:
+    """The image input spec stored with a version (``None`` when it has none)."""
+    from pathlib import Path
+
+    from mlflow import MlflowClient
+    from mlflow.artifacts import download_artifacts
+
+    run_id = MlflowClient(tracking_uri, tracking_uri).get_model_version(model, str(version)).run_id
+    try:
+        path = download_artifacts(run_id=run_id, artifact_path=names.INPUT_SPEC_FILE, tracking_uri=tracking_uri)
+    except Exception:
+        return None
+    return InputSpec.from_json(Path(path).read_text())

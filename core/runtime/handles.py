@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import names
 from core.errors import InvalidInputError, UntrustedModelError
 from core.flavors import sklearn_skops
 from core.flavors.keras_model import InputSpec
+from core.registry.reference import stored_input_spec
 from core.runtime.onnx import load_verified
 from core.runtime.tabular import Column, signature_columns
 from core.runtime.tflite import TFLiteModel, stored_build
@@ -246,16 +246,10 @@ def _compile(model: Any) -> Any:
 
 
 def _input_spec(model_name: str, version: int, tracking_uri: str, model: Any) -> InputSpec:
-    from mlflow import MlflowClient
-    from mlflow.artifacts import download_artifacts
-
-    client = MlflowClient(tracking_uri, tracking_uri)
-    mv = client.get_model_version(model_name, str(version))
-    try:
-        path = download_artifacts(run_id=mv.run_id, artifact_path=names.INPUT_SPEC_FILE, tracking_uri=tracking_uri)
-        return InputSpec.from_json(Path(path).read_text())
-    except Exception:
-        # No spec stored: derive one from the model's input shape; classes are unit indices.
-        _, h, w, c = model.input_shape
-        units = int(model.output_shape[-1])
-        return InputSpec(height=int(h), width=int(w), channels=int(c), class_names=[str(i) for i in range(units)])
+    stored = stored_input_spec(tracking_uri, model_name, version)
+    if stored is not None:
+        return stored
+    # No spec stored: derive one from the model's input shape; classes are unit indices.
+    _, h, w, c = model.input_shape
+    units = int(model.output_shape[-1])
+    return InputSpec(height=int(h), width=int(w), channels=int(c), class_names=[str(i) for i in range(units)])

@@ -59,8 +59,9 @@ def launch_service(home: Path, **extra_env: str) -> Service:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    settings = Settings.from_env({names.ENV_HOME: str(home)})
-    return Service(f"http://127.0.0.1:{port}", settings, proc, env)
+    url = f"http://127.0.0.1:{port}"
+    settings = Settings.from_env({names.ENV_HOME: str(home), names.ENV_API_URL: url, names.ENV_API_TOKEN: TOKEN})
+    return Service(url, settings, proc, env)
 
 
 def wait_ready(service: Service) -> Service:

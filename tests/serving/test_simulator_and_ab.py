@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,17 @@ def test_simulated_traffic_feeds_the_ab_analysis(simulated: Service) -> None:
     assert early > 0.8 and late < early - 0.15  # the drift (3 std devs by the end) hurts both models
     assert report.verdict in ("unknown", "better", "worse") and report.decision
     assert len(report.cumulative) == 320
+
+
+def test_simulator_sends_images_to_an_image_model_and_labels_them(service: Service) -> None:
+    """``simulate --model digits`` crashed; it now uploads held-out images and posts their labels."""
+    since = datetime.now(UTC)
+    config = SimulationConfig(names.DIGITS, rate=40, duration=1, label_delay=0.05, label_fraction=1.0, seed=2)
+    result = run_async(simulate(service.settings, config))
+    assert (result.sent, result.ok, result.failed, result.labels) == (40, 40, 0, 40), result.errors
+    frame = load_outcomes(Registry.from_settings(service.settings).store, names.DIGITS, since)
+    assert len(frame) == 40 and frame["correct"].notna().all()
+    assert frame["correct"].astype(bool).mean() > 0.8  # the images are the champion's own held-out digits
 
 
 def test_drift_shifts_the_logged_inputs(simulated: Service) -> None:
