@@ -63,10 +63,41 @@ def model_picker(models: list[ModelSummary]) -> str:
 
 
 def flash() -> None:
-    """Show (once) the message a previous run left before ``st.rerun``."""
+    """Show (once) the message a previous run left before ``st.rerun`` (see :func:`leave_message`)."""
     message = st.session_state.pop(state.FLASH, None)
-    if message:
-        st.success(message)
+    if not message:
+        return
+    kind, text = message if isinstance(message, tuple) else ("success", message)
+    {"success": st.success, "warning": st.warning, "error": st.error}.get(kind, st.info)(text)
+
+
+def leave_message(text: str, kind: str = "success") -> None:
+    """Show ``text`` after the next ``st.rerun``: ``success`` (green), ``warning``, ``error`` or ``info``."""
+    st.session_state[state.FLASH] = (kind, text)
+
+
+def confirm(key: str, label: str, question: str, *, disabled: bool = False, button: Any = None) -> bool:
+    """A button that asks ``question`` before acting; True on the run where the user confirms.
+
+    ``key`` names the buttons (``{key}``, ``{key}-confirm-button``, ``{key}-cancel``) and the
+    pending state; ``button`` is the container to draw the first button in.
+    """
+    pending_key = state.scoped(state.CONFIRM_ACTION, key)
+    if not st.session_state.get(pending_key):
+        if (button or st).button(label, key=key, disabled=disabled):
+            st.session_state[pending_key] = True
+            st.rerun()
+        return False
+    with st.container(border=True, key=f"{key}-confirm"):
+        st.markdown(question)
+        yes, no = st.columns(2)
+        if yes.button(f"Confirm: {label.lower()}", type="primary", key=f"{key}-confirm-button"):
+            st.session_state.pop(pending_key, None)
+            return True
+        if no.button("Cancel", key=f"{key}-cancel"):
+            st.session_state.pop(pending_key, None)
+            st.rerun()
+    return False
 
 
 def empty_registry_notice() -> None:

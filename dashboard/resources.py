@@ -257,5 +257,10 @@ def _online_updates(db_url: str, model: str) -> pd.DataFrame:
 
 
 def online_updates(model: str) -> pd.DataFrame:
-    """Online-learning events of ``model`` (cached for a few seconds)."""
+    """Online-learning events of ``model`` (cached for a few seconds; see :func:`online_changed`)."""
     return _online_updates(settings().db_url, model)
+
+
+def online_changed() -> None:
+    """Forget cached online-learning events after the page evaluated, registered or reset."""
+    _online_updates.clear()

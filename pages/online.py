@@ -6,7 +6,7 @@ import streamlit as st
 from core import names
 from core.errors import ServiceUnreachableError
 from core.plots.lifecycle import online_updates_figure
-from dashboard import actions, auth, components, resources, state
+from dashboard import auth, components, resources, state
 
 st.title("Online learning")
 components.flash()
@@ -57,13 +57,17 @@ with components.errors_as_messages():
         a, b, c, d = st.columns(4)
         if a.button("Evaluate", key="online-evaluate", disabled=user is None, help="judge without registering"):
             result = client.online_evaluate(name, register=False)
-            st.session_state[state.FLASH] = f"{result.event}: {result.reason}"
+            components.leave_message(f"{result.event}: {result.reason}", "success" if result.accepted else "warning")
+            resources.online_changed()
             st.rerun()
         if b.button("Evaluate and register", key="online-register", disabled=user is None):
             result = client.online_evaluate(name, register=True)
             made = f" → v{result.new_version}" if result.new_version else ""
-            st.session_state[state.FLASH] = f"{result.event}{made}: {result.reason}"
+            components.leave_message(
+                f"{result.event}{made}: {result.reason}", "success" if result.accepted else "warning"
+            )
             resources.registry_changed()
+            resources.online_changed()
             st.rerun()
         online_versions = [
             v.version
@@ -71,20 +75,31 @@ with components.errors_as_messages():
             if names.TAG_ONLINE_PARENT in v.tags and v.version != model.champion
         ]
         newest = max(online_versions, default=None)
-        if c.button(
-            f"Promote v{newest}" if newest else "Promote",
-            key="online-promote",
-            disabled=user is None or newest is None,
-            type="primary",
-            help="the newest registered online version becomes champion",
-        ):
-            st.session_state[state.FLASH] = actions.promote(
-                name, newest, names.CHAMPION, actor=user, reason="promoted from the Online learning page"
+        if newest is None:
+            c.button("Promote", key="online-promote", disabled=True, help="no registered online version yet")
+        else:
+            components.confirm_promotion(
+                model,
+                newest,
+                names.CHAMPION,
+                user=user,
+                reason="promoted from the Online learning page",
+                key="online-promote",
+                button=c,
+                label=f"Promote v{newest}",
             )
-            st.rerun()
-        if d.button("Discard candidate", key="online-reset", disabled=user is None):
+        discard = components.confirm(
+            "online-reset",
+            "Discard candidate",
+            f"Throw away the {live.rows_since_parent:,} rows learnt since v{live.parent_version} and restart the "
+            "candidate from the champion? Registered versions are kept.",
+            disabled=user is None,
+            button=d,
+        )
+        if discard:
             reset = client.online_reset(name)
-            st.session_state[state.FLASH] = f"Candidate restarted from v{reset.parent_version}."
+            components.leave_message(f"Candidate restarted from v{reset.parent_version}.")
+            resources.online_changed()
             st.rerun()
 
     st.subheader("Gate decisions over time")

@@ -72,13 +72,38 @@ def test_online_page_evaluates_registers_and_promotes(
 
     at.button(key="online-promote").click().run()
     assert not at.exception
-    assert at.success[0].value.startswith("champion: v1 → v2. Live on the prediction service")
+    assert any("Move **champion** of" in m.value and "from v1 to **v2**" in m.value for m in at.markdown)
     registry = Registry.from_settings(Settings.from_env())
+    assert registry.resolve_alias(ONLINE, names.CHAMPION) == 1  # nothing moves before the confirmation
+    at.button(key="online-promote-confirm-button").click().run()
+    assert not at.exception
+    assert at.success[0].value.startswith("champion: v1 → v2. Live on the prediction service")
     assert registry.resolve_alias(ONLINE, names.CHAMPION) == 2
     assert registry.history(ONLINE, alias=names.CHAMPION, limit=1)[0].actor == current_actor()  # the page's user
 
     at.button(key="online-reset").click().run()
+    assert any("Throw away the" in m.value for m in at.markdown)
+    at.button(key="online-reset-cancel").click().run()
+    assert not any("restarted" in m.value for m in at.success)
+    assert not any("Throw away the" in m.value for m in at.markdown)
+    at.button(key="online-reset").click().run()
+    at.button(key="online-reset-confirm-button").click().run()
     assert at.success[0].value == "Candidate restarted from v2."
+
+    with fresh_service.client() as c:  # flipped labels: a candidate the gate must reject
+        r = c.post(
+            f"/v1/models/{ONLINE}/train",
+            json={
+                "dataframe_split": {"columns": list(X.columns), "data": X.values.tolist()},
+                "labels": (1 - y).tolist(),
+            },
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        assert r.status_code == 200, r.text
+    at.button(key="online-evaluate").click().run()
+    assert not any(m.value.startswith("rejected") for m in at.success), "a rejected candidate announced in green"
+    assert at.warning[0].value.startswith("rejected: ")
+    assert any(m.value.startswith("Last decision (rejected)") for m in at.error)
 
 
 def test_online_page_without_the_service_says_so(online_home: Settings) -> None:
