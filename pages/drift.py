@@ -7,14 +7,16 @@ import pandas as pd
 import streamlit as st
 
 from core.analysis.drift import (
+    AUTO_DISTANCE_ROWS,
     LOG_COLUMNS,
+    NUMERIC_TEST_NAMES,
     drift_by_segment,
     drift_by_slice,
     drift_over_time,
     quantile_slices,
     report_html,
 )
-from core.analysis.drift_stats import CATEGORICAL_TESTS, NUMERIC_TESTS
+from core.analysis.drift_stats import CATEGORICAL_TESTS
 from core.errors import InvalidInputError
 from core.names import TARGET
 from core.plots.drift import distribution_figure, drift_over_time_figure, ecdf_figure
@@ -37,7 +39,13 @@ with components.errors_as_messages():
     numbers = [v.version for v in resources.list_versions(name)]
     with c[1]:
         version = components.version_picker(model, numbers, "Reference: version", state.DRIFT_VERSION)
-    numeric_test = c[2].selectbox("Numeric test", list(NUMERIC_TESTS), key=state.DRIFT_NUMERIC_TEST)
+    numeric_test = c[2].selectbox(
+        "Numeric test",
+        NUMERIC_TEST_NAMES,
+        key=state.DRIFT_NUMERIC_TEST,
+        help=f"auto: Kolmogorov–Smirnov below {AUTO_DISTANCE_ROWS:,} rows; from there PSI, because at volume a "
+        "p-value flags differences too small to matter",
+    )
     categorical_test = c[3].selectbox("Categorical test", list(CATEGORICAL_TESTS), key=state.DRIFT_CATEGORICAL_TEST)
     detector = resources.drift_detector(
         resources.settings().tracking_uri, name, version, numeric_test, categorical_test
@@ -79,12 +87,17 @@ with components.errors_as_messages():
 
     st.subheader("Summary")
     m = st.columns(4)
-    m[0].metric("Dataset drift", "yes" if report.dataset_drift else "no")
+    m[0].metric("Dataset drift", "yes" if report.dataset_drift else ("no" if report.enough_rows else "—"))
     m[1].metric("Drifted features", f"{len(report.drifted)} of {len(report.features)}")
     m[2].metric(
         "Drift share", f"{report.share:.0%}", f"threshold {report.drift_share_threshold:.0%}", delta_color="off"
     )
     m[3].metric("Rows (reference / current)", f"{report.n_reference:,} / {report.n_current:,}")
+    if not report.enough_rows:
+        st.warning(
+            f"{report.n_current} rows are too few to judge drift: at least {report.min_rows} are needed. "
+            "The per-feature figures below are shown for a first look only."
+        )
     formats.table(report.ranked_features(), key="drift-features")
 
     reference = resources.reference_frame(resources.settings().tracking_uri, name, version)

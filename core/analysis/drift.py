@@ -20,6 +20,21 @@ from core.errors import InvalidInputError
 from core.names import TARGET
 from core.registry.reference import load_version_frame
 
+#: What the Drift page and the detector accept as ``numeric_test``.
+NUMERIC_TEST_NAMES = ["auto", *NUMERIC_TESTS]
+#: Fewer current rows than this give no verdict: per feature, per slice or for the dataset.
+MIN_ROWS = 30
+#: ``auto`` judges numeric features by KS p-value below this many current rows, by PSI from it:
+#: at volume a p-value flags differences too small to matter (Evidently switches the same way).
+AUTO_DISTANCE_ROWS = 1_000
+
+
+def numeric_test_for(name: str, rows: int) -> str:
+    """The numeric test ``name`` stands for on ``rows`` current values (``auto`` resolved)."""
+    if name != "auto":
+        return name
+    return "ks" if rows < AUTO_DISTANCE_ROWS else "psi"
+
 
 @dataclass(frozen=True)
 class DriftReport:
@@ -29,6 +44,12 @@ class DriftReport:
     n_reference: int
     n_current: int
     drift_share_threshold: float
+    min_rows: int = MIN_ROWS
+
+    @property
+    def enough_rows(self) -> bool:
+        """False when the current data has too few rows for any verdict (see :data:`MIN_ROWS`)."""
+        return self.n_current >= self.min_rows
 
     @property
     def drifted(self) -> list[str]:
@@ -48,15 +69,16 @@ class DriftReport:
 
     @property
     def dataset_drift(self) -> bool:
-        """True when the share of drifted features reaches the threshold."""
-        return self.share >= self.drift_share_threshold
+        """True when the share of drifted features reaches the threshold (never on too few rows)."""
+        return self.enough_rows and self.share >= self.drift_share_threshold
 
 
 class DriftDetector:
     """Fit on reference data once, compare any current data against it.
 
     Args:
-        numeric_test: ``ks`` (default), ``wasserstein`` (normalised) or ``psi``.
+        numeric_test: ``auto`` (default: ``ks`` below :data:`AUTO_DISTANCE_ROWS` current rows,
+            ``psi`` from there), ``ks``, ``wasserstein`` (normalised) or ``psi``.
         categorical_test: ``chi2`` (default) or ``js``.
         threshold: p-value level or distance threshold (default: the test's usual one).
         drift_share: share of drifted features that makes the dataset drifted.
@@ -70,7 +92,7 @@ class DriftDetector:
 
     def __init__(
         self,
-        numeric_test: str = "ks",
+        numeric_test: str = "auto",
         categorical_test: str = "chi2",
         threshold: float | None = None,
         drift_share: float = 0.5,
@@ -97,8 +119,8 @@ class DriftDetector:
 
     def fit(self, reference: pd.DataFrame) -> DriftDetector:
         """Learn what the tests need from ``reference``; returns ``self``."""
-        if self.numeric_test not in NUMERIC_TESTS:
-            raise InvalidInputError(f"unknown numeric test {self.numeric_test!r}; use one of {list(NUMERIC_TESTS)}")
+        if self.numeric_test not in NUMERIC_TEST_NAMES:
+            raise InvalidInputError(f"unknown numeric test {self.numeric_test!r}; use one of {NUMERIC_TEST_NAMES}")
         if self.categorical_test not in CATEGORICAL_TESTS:
             raise InvalidInputError(
                 f"unknown categorical test {self.categorical_test!r}; use one of {list(CATEGORICAL_TESTS)}"
@@ -170,14 +192,16 @@ class DriftDetector:
         rows = []
         for column in self.columns_:
             kind = self.kinds_[column]
-            name = self.numeric_test if kind == "numeric" else self.categorical_test
-            test, default = (NUMERIC_TESTS if kind == "numeric" else CATEGORICAL_TESTS)[name]
-            threshold = self.threshold if self.threshold is not None else default
             if kind == "numeric":
                 values = pd.to_numeric(current[column], errors="coerce").to_numpy(dtype=float)
                 values = values[~np.isnan(values)]
+                name = numeric_test_for(self.numeric_test, len(values))
             else:
                 values = current[column].dropna()
+                name = self.categorical_test
+            test, default = (NUMERIC_TESTS if kind == "numeric" else CATEGORICAL_TESTS)[name]
+            automatic = kind == "numeric" and self.numeric_test == "auto"  # p-level or distance: its own default
+            threshold = default if self.threshold is None or automatic else self.threshold
             result = test(self.state_[column], values, threshold)
             rows.append(
                 {
@@ -205,7 +229,7 @@ def drift_over_time(
     *,
     freq: str | None = None,
     size: int | None = None,
-    min_rows: int = 30,
+    min_rows: int = MIN_ROWS,
 ) -> pd.DataFrame:
     """Drift share per window of ``current`` (needs an ``at`` column): by time (``freq``) or count (``size``)."""
     if (freq is None) == (size is None):
@@ -234,7 +258,7 @@ SEGMENT_COLUMNS = ["segment", "rows", "reference_rows", "drift_share", "dataset_
 
 
 def drift_by_segment(
-    detector: DriftDetector, current: pd.DataFrame, segment: pd.Series, min_rows: int = 30
+    detector: DriftDetector, current: pd.DataFrame, segment: pd.Series, min_rows: int = MIN_ROWS
 ) -> pd.DataFrame:
     """Drift share per value of ``segment`` (aligned with ``current``'s rows), each against the whole reference.
 
@@ -256,7 +280,7 @@ def drift_by_slice(
     reference_segment: pd.Series,
     current_segment: pd.Series,
     order: list[str] | None = None,
-    min_rows: int = 30,
+    min_rows: int = MIN_ROWS,
 ) -> pd.DataFrame:
     """Drift per slice, each slice of ``current`` against the same slice of ``reference``.
 
@@ -301,7 +325,7 @@ def _short(value: float) -> str:
 
 
 def _segment_row(
-    label: str, part: pd.DataFrame, reference_rows: int, detector: DriftDetector | None, min_rows: int = 30
+    label: str, part: pd.DataFrame, reference_rows: int, detector: DriftDetector | None, min_rows: int = MIN_ROWS
 ) -> dict[str, object]:
     if detector is None:
         return {
