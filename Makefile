@@ -8,6 +8,7 @@ DEV_STAMP := $(VENV)/.dev-installed
 CHROMIUM ?= /usr/bin/chromium
 DASHBOARD_PORT ?= 8501
 SERVICE_PORT ?= 8000
+TEST_WORKERS ?= auto
 
 .PHONY: run test lint bench image-check install install-dev chromium clean help
 
@@ -50,7 +51,7 @@ lint: install-dev  ## ruff
 	$(BIN)/ruff format --check .
 
 test: install-dev chromium lint  ## install test tools and run every test, browser tests included
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: install-dev  ## benchmarks: serving vs `mlflow models serve`, images vs a tutorial service
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }

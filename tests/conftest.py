@@ -20,6 +20,7 @@ ask for the smallest one that holds what they read; a service over a registry wi
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import sqlite3
@@ -112,15 +113,31 @@ def _replace_in_sqlite(db: Path, old: str, new: str) -> None:
 def _seed_template(
     factory: pytest.TempPathFactory, name: str, models: tuple[str, ...], base: Path | None = None
 ) -> Path:
-    """A home with ``models`` seeded (into a copy of ``base`` when given), built once per session."""
+    """A home with ``models`` seeded (into a copy of ``base`` when given), built once per run.
+
+    Under pytest-xdist the workers share one directory: the first worker to need a template
+    builds it under a file lock, the others wait and then read it. Templates are never written
+    after they are built; tests work on copies.
+    """
     from core.demo.seed import seed_demo
 
-    home = factory.mktemp(name) / "home"
-    if base is not None:
-        copy_home(base, home)
-    with pytest.MonkeyPatch.context() as mp:
-        settings = _point_env_at(home, mp)
-        seed_demo(settings, models=models, progress=lambda _line: None)
+    shared = factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else factory.getbasetemp()
+    root = shared / "templates" / name
+    root.mkdir(parents=True, exist_ok=True)
+    home, done = root / "home", root / "built"
+    with open(root / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                shutil.rmtree(home, ignore_errors=True)  # a worker that died half-way
+                if base is not None:
+                    copy_home(base, home)
+                with pytest.MonkeyPatch.context() as mp:
+                    settings = _point_env_at(home, mp)
+                    seed_demo(settings, models=models, progress=lambda _line: None)
+                done.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return home
 
 
