@@ -8,6 +8,7 @@ EXIF orientation applied, and palette/CMYK/16-bit/alpha modes converted explicit
 from __future__ import annotations
 
 import io
+import re
 import warnings
 
 import numpy as np
@@ -50,7 +51,12 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS):  # -> PI
             f"the file is not an image in an accepted format ({', '.join(ALLOWED_FORMATS)})"
         ) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise InvalidInputError(f"refused as a possible decompression bomb: {exc}") from None
+        # Pillow's own guard fired first (its limit is above ours): say it with our limit.
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)):,} pixels" if found else "too many pixels"
+        raise InvalidInputError(
+            f"the image has {size}, more than the limit of {max_pixels:,}; refused as a possible decompression bomb"
+        ) from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise InvalidInputError(f"the image could not be decoded (truncated or corrupt?): {exc}") from None
     return _normalise_mode(img)

@@ -111,6 +111,15 @@ def test_hostile_files_get_a_clear_error(case: str, data: bytes, message: str) -
         decode_image(data)
 
 
+def test_a_bomb_beyond_pillows_own_guard_is_refused_with_our_limit() -> None:
+    """Pillow's guard (89 Mpx) fires before ours; the message still names ours, not Pillow's."""
+    with pytest.raises(InvalidInputError) as refused:
+        decode_image(_bomb_png(), max_pixels=40_000_000)
+    assert str(refused.value) == (
+        "the image has 900,000,000 pixels, more than the limit of 40,000,000; refused as a possible decompression bomb"
+    )
+
+
 def test_pixel_limit_is_checked_before_decoding() -> None:
     with pytest.raises(InvalidInputError, match="more than the limit of 1,000"):
         decode_image(_save(Image.new("L", (50, 50)), "PNG"), max_pixels=1000)
