@@ -1,6 +1,5 @@
 """Drift: reference vs served (or uploaded) data, per feature, over time and per segment."""
 
-import io
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -17,6 +16,7 @@ from core.analysis.drift import (
     report_html,
 )
 from core.analysis.drift_stats import CATEGORICAL_TESTS
+from core.analysis.uploads import read_csv_upload
 from core.errors import InvalidInputError
 from core.names import TARGET
 from core.plots.drift import distribution_figure, drift_over_time_figure, ecdf_figure
@@ -24,7 +24,6 @@ from dashboard import components, formats, resources, state
 
 WINDOWS = {"1 h": timedelta(hours=1), "24 h": timedelta(days=1), "7 days": timedelta(days=7), "all": None}
 SOURCES = ("Prediction log", "Upload a CSV")
-MAX_CSV_BYTES = 20 * 1024 * 1024
 
 st.title("Drift")
 
@@ -69,13 +68,10 @@ with components.errors_as_messages():
         if upload is None:
             st.caption(f"Columns expected: {', '.join(detector.columns_)}")
             st.stop()
-        if upload.size > MAX_CSV_BYTES:
-            st.error(f"{upload.name} is larger than {MAX_CSV_BYTES // 2**20} MB.")
-            st.stop()
         try:
-            current = pd.read_csv(io.BytesIO(upload.getvalue()))
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-            st.error(f"{upload.name} is not a readable CSV: {exc}")
+            current = read_csv_upload(upload.getvalue(), upload.name)
+        except InvalidInputError as exc:
+            st.error(str(exc))
             st.stop()
         current = current.drop(columns=[TARGET], errors="ignore")
         logged = None

@@ -78,6 +78,10 @@ def _to_rows(key: str, payload: Any, names: list[str]) -> tuple[list[str], list[
             raise InvalidInputError("dataframe_split.data must be a list of rows (lists)")
         if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
             raise InvalidInputError("dataframe_split.columns must be a list of names")
+        twice = sorted({c for c in cols if cols.count(c) > 1})
+        if twice:
+            shown = ", ".join(repr(c) for c in twice)
+            raise InvalidInputError(f"dataframe_split.columns names {shown} more than once; name each column once")
         for i, r in enumerate(data):
             if len(r) != len(cols):
                 raise InvalidInputError(f"dataframe_split.data row {i} has {len(r)} values for {len(cols)} columns")

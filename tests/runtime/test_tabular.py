@@ -74,6 +74,11 @@ BAD: list[tuple[str, Any, str]] = [
         "dataframe_split.columns must be a list of names",
     ),
     (
+        "split-duplicate-column",
+        {"dataframe_split": {"columns": ["a", "b", "a"], "data": [[1, 2, 3]]}},
+        "dataframe_split.columns names 'a' more than once; name each column once",
+    ),
+    (
         "split-ragged",
         {"dataframe_split": {"columns": ["a", "b", "c"], "data": [[1, 2, 3], [1, 2]]}},
         "dataframe_split.data row 1 has 2 values for 3 columns",

@@ -195,4 +195,7 @@ def test_drift_page_lists_what_is_wrong_with_an_uploaded_csv(simulated: Service,
     assert "unexpected column(s): age" in error.value
     assert "column 'mean radius' must be numeric: 1 value(s) are not, e.g. 'big'" in error.value
     at.file_uploader(key="drift_upload").set_value(("empty.csv", b"", "text/csv")).run()
-    assert "is not a readable CSV" in at.error[0].value
+    assert at.error[0].value == "empty.csv is empty"
+    twice = b"mean radius,mean radius\n1,2\n"
+    at.file_uploader(key="drift_upload").set_value(("twice.csv", twice, "text/csv")).run()
+    assert "names the column(s) 'mean radius' more than once" in at.error[0].value
