@@ -164,9 +164,13 @@ def traffic_controls(model: str, status: ServiceStatus) -> None:
     if served is None:
         st.caption(f"The service does not serve {model} (yet).")
         return
-    if names.CHALLENGER not in served.arms:
-        st.caption(f"{model} has no challenger loaded: all traffic goes to the champion.")
     traffic = served.traffic
+    if names.CHALLENGER not in served.registry_aliases:
+        if not traffic.challenger_share and not traffic.shadow:  # else: offer to set a stale split back to 0
+            st.caption(f"{model} has no challenger: all traffic goes to the champion.")
+            return
+    elif names.CHALLENGER not in served.arms:
+        st.caption(f"{model}'s challenger is not loaded yet: all traffic goes to the champion.")
     cols = st.columns([3, 1, 1], vertical_alignment="bottom")
     share = cols[0].slider(
         "Challenger share of traffic (%)",

@@ -279,3 +279,17 @@ def test_feedback_outside_the_models_classes_is_refused_and_not_stored(app: InPr
         stored = dict(conn.execute(sa.select(feedback.c.request_id, feedback.c.label)).all())
     assert json.loads(stored[tabular]) == 1  # stored as the class value, not the text sent
     assert json.loads(stored[image["request_id"]]) == "3"
+
+
+def test_a_split_for_a_model_without_a_challenger_is_refused(app: InProcess) -> None:
+    c = app.client
+
+    def online() -> dict:
+        return next(m for m in c.get("/v1/models").json()["models"] if m["name"] == ONLINE)
+
+    assert names.CHALLENGER not in online()["registry_aliases"]
+    for body in ({"challenger_share": 0.3}, {"challenger_share": 0.0, "shadow": True}):
+        r = c.put(f"/v1/models/{ONLINE}/traffic", json=body, headers=AUTH)
+        assert r.status_code == 422 and "has no challenger" in r.json()["detail"], r.text
+    assert online()["traffic"]["challenger_share"] == 0.0 and not online()["traffic"]["shadow"]  # nothing stored
+    assert c.put(f"/v1/models/{ONLINE}/traffic", json={"challenger_share": 0.0}, headers=AUTH).status_code == 200

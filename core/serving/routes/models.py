@@ -6,7 +6,9 @@ import asyncio
 
 from fastapi import APIRouter
 
+from core import names
 from core.api.schemas import ServedModelInfo, ServedModels, TrafficRequest
+from core.errors import InvalidInputError
 from core.registry.types import current_actor
 from core.serving.auth import REQUIRE_TOKEN
 from core.serving.errors import AUTH_ERRORS
@@ -36,6 +38,11 @@ async def list_served(service: Service) -> ServedModels:
 )
 async def put_traffic(name: str, body: TrafficRequest, service: Service) -> ServedModelInfo:
     served = service.manager.get(name)
+    if (body.challenger_share > 0 or body.shadow) and names.CHALLENGER not in served.wanted:
+        raise InvalidInputError(
+            f"model {name!r} has no challenger, so there is nothing to send traffic to; set the "
+            f"'{names.CHALLENGER}' alias on a version first (Registry page, or MLflow's set_registered_model_alias)"
+        )
     traffic = TrafficConfig(name, body.challenger_share, body.shadow)
     await asyncio.to_thread(save_traffic, service.manager.registry.store, traffic, current_actor())
     served.traffic = traffic
