@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -26,7 +26,7 @@ class TrafficConfig:
     model: str
     challenger_share: float = DEFAULT_CHALLENGER_SHARE
     shadow: bool = False
-    updated_at: datetime | None = None
+    updated_at: datetime | None = field(default=None, compare=False)
 
     @property
     def champion_share(self) -> float:
