@@ -138,6 +138,14 @@ def service_status() -> ServiceStatus:
     return _service_status(settings().api_url)
 
 
+def class_names(model: str) -> dict[str, str]:
+    """Display name of each class of ``model``'s champion as the service reports it (``{}`` when unknown)."""
+    served = service_status().models.get(model)
+    if served is None:
+        return {}
+    return {str(c): n for c, n in zip(served.classes, served.class_names, strict=False)}
+
+
 def service_changed() -> None:
     """Forget the cached service status after a reload."""
     _service_status.clear()

@@ -55,11 +55,13 @@ with components.errors_as_messages():
         frame = resources.reference_frame(uri, model.name, version)
         features = main.feature_names
         classes = [str(c) for c in main.classes]
+        shown = dict(zip(classes, main.handle.class_names or classes, strict=False))
         default_class = 1 if len(classes) == 2 else 0
         picked_class = st.selectbox(
             "Explain the probability of class",
             classes,
             index=default_class,
+            format_func=lambda c: shown.get(c, c),
             key=state.scoped(state.EXPLAIN_CLASS, model.name, "tabular"),
         )
         overview, local = st.tabs(["Global", "One row"])
@@ -157,9 +159,10 @@ with components.errors_as_messages():
                 one = explainer.explain(row[None, :])
                 kk = one.class_index(picked_class)
                 with col:
-                    st.metric(f"{label[v]}: P({picked_class})", f"{one.outputs[0, kk]:.3f}")
+                    probability = f"{label[v]}: P({one.class_label(kk)})"
+                    st.metric(probability, f"{one.outputs[0, kk]:.3f}")
                     st.plotly_chart(
-                        waterfall_figure(one, 0, kk, title=f"{label[v]}: P({picked_class}) = {one.outputs[0, kk]:.3f}"),
+                        waterfall_figure(one, 0, kk, title=f"{probability} = {one.outputs[0, kk]:.3f}"),
                         width="stretch",
                         key=f"waterfall-{v}",
                     )

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import streamlit as st
 
 from core.analysis.monitoring import FREQUENCIES, class_mix, last_complete, traffic_timeseries
@@ -46,11 +47,16 @@ def live_panel() -> None:
             "—" if recent is None else f"{recent['rps']:.1f}",
             help="The bin still filling is left out: it would understate the rate.",
         )
-        m[2].metric("p99 latency (last complete bin)", "—" if recent is None else f"{recent['p99']:.1f} ms")
+        p99 = None if recent is None else recent["p99"]
+        m[2].metric(
+            "p99 latency (last complete bin)",
+            "—" if p99 is None or pd.isna(p99) else f"{p99:.1f} ms",
+            help="Of answered (2xx) requests; refusals take no model time.",
+        )
         m[3].metric(
-            "Error rate (window)",
-            f"{(frame['status'] != 'ok').mean():.2%}",
-            help="Every answered request counts: `error` (the model failed, 500) and `rejected` (4xx).",
+            "Failed · refused (window)",
+            f"{(frame['status'] == 'error').mean():.1%} · {(frame['status'] == 'rejected').mean():.1%}",
+            help="Failed: the model raised (500). Refused: bad input (4xx). Both are answered requests.",
         )
         st.caption(
             " · ".join(f"{STATUS_CLASSES.get(s, s)}: {n:,}" for s, n in statuses.items())
@@ -61,8 +67,17 @@ def live_panel() -> None:
             timeseries_figure(complete, ["rps"], "Throughput (complete bins)", "requests/s"), width="stretch"
         )
         right.plotly_chart(timeseries_figure(series, ["p50", "p95", "p99"], "Latency", "ms"), width="stretch")
-        left.plotly_chart(timeseries_figure(series, ["error_rate"], "Error rate", "", percent=True), width="stretch")
-        right.plotly_chart(class_mix_figure(class_mix(frame, freq)), width="stretch")
+        left.plotly_chart(
+            timeseries_figure(
+                series, ["error_rate", "rejected_rate"], "Failed (5xx) and refused (4xx)", "", percent=True
+            ),
+            width="stretch",
+        )
+        mix = class_mix(frame, freq, resources.class_names(name))
+        if mix.empty:
+            right.caption("No answered predictions in this window, so no class mix.")
+        else:
+            right.plotly_chart(class_mix_figure(mix), width="stretch")
         st.caption(f"Refreshes every {REFRESH_S} s · {datetime.now(UTC):%H:%M:%S} UTC")
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -62,6 +62,11 @@ class TabularExplanation:
     data: np.ndarray
     values: np.ndarray
     base_values: np.ndarray
+    class_names: list[str] = field(default_factory=list)  # display names, in ``classes`` order
+
+    def class_label(self, k: int) -> str:
+        """The display name of class index ``k`` (``benign`` rather than ``1`` when the version names it)."""
+        return self.class_names[k] if len(self.class_names) == len(self.classes) else str(self.classes[k])
 
     @property
     def outputs(self) -> np.ndarray:
@@ -118,6 +123,7 @@ class TabularExplanation:
             self.data[idx],
             self.values[idx],
             self.base_values,
+            self.class_names,
         )
 
 
@@ -204,7 +210,15 @@ class TabularExplainer:
     def _result(self, X: np.ndarray, values: np.ndarray) -> TabularExplanation:
         h = self.handle
         return TabularExplanation(
-            h.model_name, h.version, self.method, self.feature_names, self.classes, X, values, self.base_values
+            h.model_name,
+            h.version,
+            self.method,
+            self.feature_names,
+            self.classes,
+            X,
+            values,
+            self.base_values,
+            list(h.class_names),
         )
 
 

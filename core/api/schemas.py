@@ -58,6 +58,7 @@ class ExplainResponse(BaseModel):
     method: str = Field(description="tree (exact TreeExplainer) or permutation")
     feature_names: list[str]
     classes: list[Any]
+    class_names: list[str] = Field(description="display name of each class, in `classes` order")
     explained_class: list[Any] = Field(description="the class explained for each row")
     base_value: list[float] = Field(description="expected probability of the explained class, per row")
     shap_values: list[list[float]] = Field(description="one value per feature, per row")
@@ -81,6 +82,10 @@ class PredictResponse(BaseModel):
     predictions: list[Any] = Field(description="the predicted class label per row")
     probabilities: list[list[float]] = Field(description="class probabilities per row, in `classes` order")
     classes: list[Any]
+    class_names: list[str] = Field(
+        description="display name of each class, in `classes` order (the version's `modelops.class_names` tag, "
+        "else the class as text)"
+    )
     model: str
     version: int
     arm: str
@@ -161,6 +166,14 @@ class ArmInfo(BaseModel):
     loaded_at: float = Field(description="Unix time the version was loaded")
 
 
+class InputColumn(BaseModel):
+    """One input column of the champion's signature."""
+
+    name: str
+    type: str = Field(description="MLflow column type: double, long, string, boolean, ...")
+    required: bool
+
+
 class TrafficInfo(BaseModel):
     """The A/B split of one model."""
 
@@ -178,6 +191,9 @@ class ServedModelInfo(BaseModel):
     arms: dict[str, ArmInfo] = Field(description="alias -> what it serves")
     registry_aliases: dict[str, int] = Field(description="alias -> version, as the registry says")
     traffic: TrafficInfo
+    inputs: list[InputColumn] = Field(description="the champion's input columns (empty for image models)")
+    classes: list[Any] = Field(description="the champion's classes")
+    class_names: list[str] = Field(description="display name of each class, in `classes` order")
     last_error: str | None = Field(description="the last load failure, if any")
     last_error_at: float | None = Field(description="Unix time of the last load failure")
 

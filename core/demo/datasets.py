@@ -13,6 +13,10 @@ SEED = 0
 DIGITS_SIZE = 28
 
 
+#: scikit-learn's ``load_breast_cancer().target_names``: class 0 is malignant, class 1 benign.
+BREAST_CANCER_CLASS_NAMES = ["malignant", "benign"]
+
+
 def breast_cancer_split() -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
     """The fixed train/held-out split of scikit-learn's breast-cancer data."""
     from sklearn.datasets import load_breast_cancer

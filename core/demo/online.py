@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core import names
-from core.demo.datasets import breast_cancer_split
+from core.demo.datasets import BREAST_CANCER_CLASS_NAMES, breast_cancer_split
 from core.edge.onnx_compile import compile_version
 from core.online.gate import holdout_metrics
 from core.online.learner import new_online_model, partial_fit
@@ -38,6 +38,7 @@ def seed_online(experiment_id: str, registry: Any) -> list[int]:
         "sgd-online",
         f"Scaler + logistic SGD fitted by partial_fit on the first {INITIAL_ROWS} training rows; "
         "POST /v1/models/breast-cancer-online/train teaches it more.",
+        BREAST_CANCER_CLASS_NAMES,
     )
     registry.client.set_model_version_tag(names.BREAST_CANCER_ONLINE, str(version), names.TAG_ONLINE, "true")
     compile_version(registry, names.BREAST_CANCER_ONLINE, version)

@@ -12,7 +12,14 @@ from typing import Any
 
 from core import names
 from core.config import Settings
-from core.demo.datasets import DIGITS_SIZE, SEED, breast_cancer_split, digits_images, image_frame
+from core.demo.datasets import (
+    BREAST_CANCER_CLASS_NAMES,
+    DIGITS_SIZE,
+    SEED,
+    breast_cancer_split,
+    digits_images,
+    image_frame,
+)
 from core.demo.online import seed_online
 from core.edge.onnx_compile import compile_version
 from core.errors import RegistryUnavailableError
@@ -167,7 +174,7 @@ def _seed_breast_cancer(experiment_id: str, registry: Registry) -> list[int]:
                 }
             )
             version = log_sklearn_version(model, names.BREAST_CANCER, X_train, X_test, y_train, y_test)
-            tag_version(registry, names.BREAST_CANCER, version, "sklearn", kind, description)
+            tag_version(registry, names.BREAST_CANCER, version, "sklearn", kind, description, BREAST_CANCER_CLASS_NAMES)
             created.append(version)
 
     for version in created:  # after the runs end: the build is logged into each version's run

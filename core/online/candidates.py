@@ -57,6 +57,9 @@ def register_candidate(
             )
     version = int(info.registered_model_version)
     client = registry.client
+    inherited = client.get_model_version(model, str(parent)).tags or {}
+    if names.TAG_CLASS_NAMES in inherited:
+        client.set_model_version_tag(model, str(version), names.TAG_CLASS_NAMES, inherited[names.TAG_CLASS_NAMES])
     for key, value in {
         names.TAG_FLAVOR: "sklearn",
         names.TAG_KIND: "sgd-online",

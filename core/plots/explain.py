@@ -12,7 +12,7 @@ from core.plots.style import MARGIN
 
 
 def _class_title(expl: TabularExplanation, k: int) -> str:
-    return f"contribution to P({expl.classes[k]})"
+    return f"contribution to P({expl.class_label(k)})"
 
 
 def importance_figure(expl: TabularExplanation, k: int, top: int = 15) -> go.Figure:
@@ -104,7 +104,7 @@ def waterfall_figure(expl: TabularExplanation, row: int, k: int, top: int = 10, 
     low, high = min(path), max(path)
     pad = 0.3 * (high - low) if high > low else 0.1
     fig.update_layout(
-        title={"text": title or f"Row explanation: P({expl.classes[k]}) = {output:.3f}", "font": {"size": 14}},
+        title={"text": title or f"Row explanation: P({expl.class_label(k)}) = {output:.3f}", "font": {"size": 14}},
         yaxis={"autorange": "reversed", "automargin": True},
         xaxis={"title": _class_title(expl, k), "range": [low - pad, high + pad], "automargin": True},
         margin=MARGIN,

@@ -68,13 +68,17 @@ def cumulative_accuracy_figure(cumulative: pd.DataFrame) -> go.Figure:
     return fig
 
 
+#: Legend names of the monitoring series.
+SERIES_NAMES = {"rps": "requests/s", "error_rate": "failed (5xx)", "rejected_rate": "refused (4xx)"}
+
+
 def timeseries_figure(
     frame: pd.DataFrame, columns: list[str], title: str, y_title: str, percent: bool = False
 ) -> go.Figure:
-    """Lines of ``columns`` over ``at``."""
+    """Lines of ``columns`` over ``at`` (named as :data:`SERIES_NAMES` says)."""
     fig = go.Figure()
     for column in columns:
-        fig.add_scatter(x=frame["at"], y=frame[column], mode="lines+markers", name=column)
+        fig.add_scatter(x=frame["at"], y=frame[column], mode="lines+markers", name=SERIES_NAMES.get(column, column))
     fig.update_layout(
         title={"text": title, "font": {"size": 14}},
         height=260,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from core import names
@@ -42,3 +44,22 @@ def stored_input_spec(tracking_uri: str, model: str, version: int) -> InputSpec 
     except Exception:
         return None
     return InputSpec.from_json(Path(path).read_text())
+
+
+def stored_class_names(tracking_uri: str, model: str, version: int, classes: list[Any]) -> list[str]:
+    """Display names of ``classes``: the version's ``modelops.class_names`` tag, else the classes as text.
+
+    A tag that is not a JSON list of one name per class is ignored (the classes as text are shown).
+    """
+    import json
+
+    from mlflow import MlflowClient
+
+    tags = MlflowClient(tracking_uri, tracking_uri).get_model_version(model, str(version)).tags or {}
+    try:
+        stored = json.loads(tags.get(names.TAG_CLASS_NAMES, "null"))
+    except ValueError:
+        stored = None
+    if isinstance(stored, list) and len(stored) == len(classes) and all(isinstance(n, str) for n in stored):
+        return stored
+    return [str(c) for c in classes]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -50,10 +51,21 @@ def log_frames(frames: dict[str, pd.DataFrame]) -> None:
             mlflow.log_artifact(str(path), artifact_path=names.REFERENCE_DIR)
 
 
-def tag_version(registry: Registry, model: str, version: int, flavor: str, kind: str, description: str) -> None:
+def tag_version(
+    registry: Registry,
+    model: str,
+    version: int,
+    flavor: str,
+    kind: str,
+    description: str,
+    class_names: list[str] | None = None,
+) -> None:
+    """Tag a demo version the way ModelOps reads it (flavor, kind, display names of its classes)."""
     client = registry.client
     client.set_model_version_tag(model, str(version), names.TAG_FLAVOR, flavor)
     client.set_model_version_tag(model, str(version), names.TAG_KIND, kind)
+    if class_names:
+        client.set_model_version_tag(model, str(version), names.TAG_CLASS_NAMES, json.dumps(class_names))
     client.update_model_version(model, str(version), description=description)
     client.set_registered_model_tag(model, "modelops.demo", "true")
 

@@ -14,7 +14,7 @@ import pandas as pd
 from core.errors import InvalidInputError, UntrustedModelError
 from core.flavors import sklearn_skops
 from core.flavors.keras_model import InputSpec
-from core.registry.reference import stored_input_spec
+from core.registry.reference import stored_class_names, stored_input_spec
 from core.runtime.onnx import load_verified
 from core.runtime.tabular import Column, signature_columns
 from core.runtime.tflite import TFLiteModel, stored_build
@@ -35,6 +35,7 @@ class ModelHandle:
     model: Any
     columns: list[Column] = field(default_factory=list)
     classes: list[Any] = field(default_factory=list)
+    class_names: list[str] = field(default_factory=list)  # display name of each class, in ``classes`` order
     input_spec: InputSpec | None = None
     loaded_at: float = field(default_factory=time.time)
     # Keras models are not safe to call from several threads at once on every backend.
@@ -88,7 +89,7 @@ def load_handle(tracking_uri: str, model_name: str, version: int, tflite: str | 
     mlmodel = yaml.safe_load((local / "MLmodel").read_text())
     flavors = mlmodel.get("flavors") or {}
     if "sklearn" in flavors:
-        return _load_sklearn(uri, model_name, version, local)
+        return _load_sklearn(uri, model_name, version, local, tracking_uri)
     if "tensorflow" in flavors or "keras" in flavors:
         handle = _load_keras(model_name, version, local, tracking_uri)
         if tflite:
@@ -99,7 +100,7 @@ def load_handle(tracking_uri: str, model_name: str, version: int, tflite: str | 
     )
 
 
-def _load_sklearn(uri: str, model_name: str, version: int, local: Path) -> ModelHandle:
+def _load_sklearn(uri: str, model_name: str, version: int, local: Path, tracking_uri: str) -> ModelHandle:
     from mlflow.models import Model
 
     model = sklearn_skops.load_local(local, uri)
@@ -118,6 +119,7 @@ def _load_sklearn(uri: str, model_name: str, version: int, local: Path) -> Model
         columns=signature_columns(signature),
         classes=[c.item() if hasattr(c, "item") else c for c in getattr(model, "classes_", [])],
     )
+    handle.class_names = stored_class_names(tracking_uri, model_name, version, handle.classes)
     if handle.columns:  # warm: the first call pays for lazy initialisation, not a user
         probe = _probe_rows(local, handle.columns)
         expected = handle.sklearn_proba(probe)
@@ -206,6 +208,7 @@ def _load_keras(model_name: str, version: int, local: Path, tracking_uri: str) -
         runtime="keras",
         model=model,
         classes=list(spec.class_names),
+        class_names=[str(c) for c in spec.class_names],
         input_spec=spec,
         compiled=_compile(model),
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from core import names
-from core.api.schemas import ArmInfo, ServedModelInfo, ServedModels, TrafficInfo
+from core.api.schemas import ArmInfo, InputColumn, ServedModelInfo, ServedModels, TrafficInfo
 from core.config import Settings
 from core.errors import ModelNotFoundError, ModelOpsError
 from core.registry.facade import Registry
@@ -75,6 +75,8 @@ class ServedModel:
     def describe(self) -> ServedModelInfo:
         """What ``GET /v1/models`` says about this model."""
         traffic = self.traffic or TrafficConfig(self.name)
+        champion = self.arms.get(names.CHAMPION)
+        handle = champion.handle if champion else None
         return ServedModelInfo(
             name=self.name,
             kind=self.kind,
@@ -94,6 +96,11 @@ class ServedModel:
                 challenger_share=traffic.challenger_share,
                 shadow=traffic.shadow,
             ),
+            inputs=[InputColumn(name=c.name, type=c.type, required=c.required) for c in handle.columns]
+            if handle
+            else [],
+            classes=list(handle.classes) if handle else [],
+            class_names=list(handle.class_names) if handle else [],
             last_error=self.last_error,
             last_error_at=self.last_error_at,
         )

@@ -42,6 +42,7 @@ class Prediction:
     labels: list[Any]
     probabilities: np.ndarray
     classes: list[Any]
+    class_names: list[str]
     model: str
     version: int
     arm: str
@@ -53,6 +54,7 @@ class Prediction:
             "predictions": self.labels,
             "probabilities": self.probabilities.tolist(),
             "classes": self.classes,
+            "class_names": self.class_names,
             "model": self.model,
             "version": self.version,
             "arm": self.arm,
@@ -126,7 +128,9 @@ class Predictor:
         )
         if not shadow:
             self.observe(arm, route, started, labels)
-        return Prediction(labels, proba, classes, handle.model_name, handle.version, alias, request_id)
+        return Prediction(
+            labels, proba, classes, handle.class_names, handle.model_name, handle.version, alias, request_id
+        )
 
     def shadow(
         self, served: ServedModel, score: Score, *, route: str, inputs: dict[str, Any], routing_key: str | None

@@ -101,14 +101,15 @@ def logged_input_fields(store: Store, model: str, fields: tuple[str, ...], limit
     return frame.sort_values("at", ignore_index=True)
 
 
-OUTCOME_COLUMNS = ("request_id", "at", "version", "arm", "latency_ms", "status", "predicted", "label")
+OUTCOME_COLUMNS = ("request_id", "at", "version", "arm", "latency_ms", "status", "predicted", "label", "outputs")
 
 
 def outcome_rows(store: Store, model: str, since: datetime | None = None) -> pd.DataFrame:
     """Served requests of ``model`` with the last label given for each, oldest first.
 
-    Columns :data:`OUTCOME_COLUMNS`; ``predicted`` is the first predicted label, ``label`` the
-    feedback as sent (``None`` until it arrives), both in an object column, values as decoded.
+    Columns :data:`OUTCOME_COLUMNS`; ``predicted`` is the first predicted label (the one feedback
+    labels), ``outputs`` every row's predicted label, ``label`` the feedback as sent (``None`` until
+    it arrives), all in object columns, values as decoded.
     """
     latest = (
         sa.select(feedback.c.request_id, sa.func.max(feedback.c.id).label("fid"))
@@ -141,12 +142,9 @@ def outcome_rows(store: Store, model: str, since: datetime | None = None) -> pd.
     if frame.empty:
         return pd.DataFrame(columns=list(OUTCOME_COLUMNS))
     frame["at"] = pd.to_datetime(frame["at"], utc=True)
-    predicted = [_first(json.loads(o)) for o in frame.pop("outputs")]
-    frame["predicted"] = pd.Series(predicted, index=frame.index, dtype=object)
+    outputs = [o if isinstance(o, list) else [o] for o in (json.loads(v) for v in frame["outputs"])]
+    frame["outputs"] = pd.Series(outputs, index=frame.index, dtype=object)
+    frame["predicted"] = pd.Series([o[0] if o else None for o in outputs], index=frame.index, dtype=object)
     labels = [json.loads(v) if isinstance(v, str) else None for v in frame["label"]]
     frame["label"] = pd.Series(labels, index=frame.index, dtype=object)
     return frame[list(OUTCOME_COLUMNS)]
-
-
-def _first(value: Any) -> Any:
-    return value[0] if isinstance(value, list) and value else value

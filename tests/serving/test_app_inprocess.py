@@ -293,3 +293,18 @@ def test_a_split_for_a_model_without_a_challenger_is_refused(app: InProcess) -> 
         assert r.status_code == 422 and "has no challenger" in r.json()["detail"], r.text
     assert online()["traffic"]["challenger_share"] == 0.0 and not online()["traffic"]["shadow"]  # nothing stored
     assert c.put(f"/v1/models/{ONLINE}/traffic", json={"challenger_share": 0.0}, headers=AUTH).status_code == 200
+
+
+def test_classes_have_their_names_and_models_list_their_inputs(app: InProcess) -> None:
+    """``P(1)`` and ``[0, 1]`` where the data says malignant/benign: the names travel with the version."""
+    c = app.client
+    models = {m["name"]: m for m in c.get("/v1/models").json()["models"]}
+    bc = models[BC]
+    assert bc["classes"] == [0, 1] and bc["class_names"] == ["malignant", "benign"]
+    assert [i["name"] for i in bc["inputs"]] == list(X_TEST.columns)
+    assert {(i["type"], i["required"]) for i in bc["inputs"]} == {("double", True)}
+    assert models[DIGITS]["inputs"] == [] and models[DIGITS]["class_names"] == [str(d) for d in range(10)]
+    assert models[ONLINE]["class_names"] == ["malignant", "benign"]
+    predicted = c.post(f"/v1/models/{BC}/predict", json=ROWS).json()
+    assert predicted["class_names"] == ["malignant", "benign"]
+    assert c.post(f"/v1/models/{BC}/explain", json=ROWS).json()["class_names"] == ["malignant", "benign"]

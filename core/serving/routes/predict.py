@@ -141,6 +141,7 @@ async def explain(name: str, body: ExplainRequest, service: Service) -> JSONResp
             "method": expl.method,
             "feature_names": expl.feature_names,
             "classes": expl.classes,
+            "class_names": arm.handle.class_names,
             "explained_class": [expl.classes[k] for k in ks],
             "base_value": [float(expl.base_values[k]) for k in ks],
             "shap_values": [expl.values[i, :, k].tolist() for i, k in zip(rows, ks, strict=True)],
