@@ -6,9 +6,11 @@ settings in one process never share entries.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 import pandas as pd
+import sqlalchemy.exc as sa_exc
 import streamlit as st
 
 from core import names
@@ -19,7 +21,7 @@ from core.analysis.explain_images import ImageExplainer
 from core.analysis.image_drift import ImageDriftDetector, reference_images
 from core.api.client import ServiceClient, ServiceStatus
 from core.config import Settings
-from core.errors import NoEarlierChampionError
+from core.errors import ModelOpsError, NoEarlierChampionError
 from core.registry.facade import Registry
 from core.registry.types import ModelSummary, VersionComparison, VersionInfo
 from core.runtime.handles import ModelHandle, load_handle
@@ -50,8 +52,16 @@ def registry() -> Registry:
 
 @st.cache_data(ttl=REGISTRY_TTL_S, show_spinner=False)
 def models(tracking_uri: str, db_url: str) -> list[ModelSummary]:
-    """Registered models (cached briefly; cleared after every alias move)."""
-    return registry().list_models()
+    """Registered models (cached briefly; cleared after every alias move).
+
+    Alias moves made outside ModelOps since the last look are recorded here too (as the service
+    does on every poll), so the history and Roll back see them even without a running service.
+    """
+    summaries = registry().list_models()
+    for summary in summaries:
+        with contextlib.suppress(ModelOpsError, sa_exc.SQLAlchemyError):
+            registry().observe_aliases(summary)
+    return summaries
 
 
 @st.cache_data(ttl=REGISTRY_TTL_S, show_spinner=False)

@@ -229,6 +229,37 @@ class Registry:
                 reason=reason,
             )
 
+    def observe_aliases(self, summary: ModelSummary) -> list[AliasMove]:
+        """Record alias moves made outside ModelOps (MLflow UI or API) as ``observed``; returns them.
+
+        ``summary`` holds the aliases as the registry has them now. A champion or challenger that
+        differs from the last recorded move of its alias gets a move from that version, so the
+        history stays complete and a rollback can return to the version it replaced.
+        """
+        recorded: list[AliasMove] = []
+        for alias in names.ALIASES:
+            version = summary.aliases.get(alias)
+            last = self.store.alias_moves(summary.name, alias, limit=1)
+            if version is None or (last and last[0].to_version == version):
+                continue
+            with self.store.model_lock(summary.name) as conn:
+                last = self.store.alias_moves(summary.name, alias, limit=1, conn=conn)  # another replica's?
+                if last and last[0].to_version == version:
+                    continue
+                recorded.append(
+                    self.store.record_move(
+                        conn,
+                        model=summary.name,
+                        alias=alias,
+                        from_version=last[0].to_version if last else None,
+                        to_version=version,
+                        action="observed",
+                        actor="outside ModelOps",
+                        reason="the alias was set in the registry directly (MLflow UI or API)",
+                    )
+                )
+        return recorded
+
     def rollback_target(self, name: str) -> tuple[int, int]:
         """``(current, previous)`` champion versions a rollback would move between."""
         current = self.resolve_alias(name, names.CHAMPION)

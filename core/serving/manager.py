@@ -21,6 +21,7 @@ from core.api.schemas import ArmInfo, InputColumn, ServedModelInfo, ServedModels
 from core.config import Settings
 from core.errors import ModelNotFoundError, ModelOpsError
 from core.registry.facade import Registry
+from core.registry.types import ModelSummary
 from core.runtime.handles import ModelHandle, load_handle
 from core.serving.batching import MicroBatcher
 from core.serving.config import ServiceConfig
@@ -214,6 +215,7 @@ class ModelManager:
                 log.warning("registry sync failed: %s", exc)
                 return self.describe()
             for summary in summaries:
+                self._observe(summary)
                 served = self.models.get(summary.name) or ServedModel(summary.name)
                 served.wanted = {a: v for a, v in summary.aliases.items() if a in names.ALIASES}
                 served.traffic = load_traffic(self.registry.store, summary.name)
@@ -234,6 +236,14 @@ class ModelManager:
             self._drop_unserved()
             self.last_sync_at = time.time()
             return self.describe()
+
+    def _observe(self, summary: ModelSummary) -> None:
+        """Record alias moves made outside ModelOps, so history and rollback see them."""
+        try:
+            for move in self.registry.observe_aliases(summary):
+                log.info("%s: %s moved to v%s outside ModelOps; recorded", move.model, move.alias, move.to_version)
+        except Exception as exc:  # the history is a record; serving must go on without it
+            log.warning("%s: could not record alias moves made outside ModelOps: %s", summary.name, exc)
 
     def _arm(self, model: str, alias: str, version: int, served: ServedModel) -> Arm | None:
         cached = self._handles.get((model, version))

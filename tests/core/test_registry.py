@@ -140,6 +140,29 @@ def test_rollback_without_history_is_a_clear_error(empty_home: Settings) -> None
         reg.rollback("solo")
 
 
+def test_alias_moves_made_outside_modelops_are_recorded_and_can_be_rolled_back(empty_home: Settings) -> None:
+    """A registry written by plain MLflow calls: the champion moved in the MLflow UI could not be rolled back."""
+    from core.registry.registration import configure_mlflow
+
+    configure_mlflow(empty_home)
+    client = MlflowClient(empty_home.tracking_uri, empty_home.tracking_uri)
+    client.create_registered_model("foreign")
+    for _ in range(2):
+        client.create_model_version("foreign", source=str(empty_home.home / "nowhere"))
+    reg = Registry.from_settings(empty_home)
+    client.set_registered_model_alias("foreign", names.CHAMPION, "1")
+    first = reg.observe_aliases(reg.get_model("foreign"))
+    assert [(m.alias, m.from_version, m.to_version, m.action) for m in first] == [("champion", None, 1, "observed")]
+    assert reg.observe_aliases(reg.get_model("foreign")) == []  # seen once, recorded once
+    client.set_registered_model_alias("foreign", names.CHAMPION, "2")
+    client.set_registered_model_alias("foreign", names.CHALLENGER, "1")
+    second = reg.observe_aliases(reg.get_model("foreign"))
+    assert {(m.alias, m.from_version, m.to_version) for m in second} == {("champion", 1, 2), ("challenger", None, 1)}
+    assert second[0].actor == "outside ModelOps" and "MLflow UI or API" in second[0].reason
+    assert reg.rollback_target("foreign") == (2, 1)
+    assert reg.rollback("foreign").to_version == 1
+
+
 def test_concurrent_rollbacks_are_serialised_and_both_recorded(registry: Registry, bc_home: Settings) -> None:
     barrier = threading.Barrier(2)
     results: list[object] = []
