@@ -18,13 +18,16 @@ P_VALUE = "%.2e"
 MILLISECONDS = "%.1f ms"
 PERCENT = "percent"
 COMPACT = "%.4g"
+SIGNED = "%+.4f"
+METRIC = "%.4f"
 
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(^|[_ ])p([_ -]?value|_adjusted)?$|^p[_ -]|sequential_p|srm_p"), P_VALUE),
     (re.compile(r"\(ms\)$"), "%.2f"),
     (re.compile(r"(_ms$|^latency)"), MILLISECONDS),
     (re.compile(r"(share|accuracy|error_rate|agreement|rate$)"), PERCENT),
-    (re.compile(r"^(statistic|threshold|shap|value|delta)$"), COMPACT),
+    (re.compile(r"^delta$"), SIGNED),
+    (re.compile(r"^(statistic|threshold|shap|value)$"), COMPACT),
 )
 
 
@@ -51,6 +54,11 @@ def column_config(frame: pd.DataFrame) -> dict[str, Any]:
         if fmt is not None:
             config[str(column)] = st.column_config.NumberColumn(format=fmt)
     return config
+
+
+def metric_columns(columns: list[str]) -> dict[str, Any]:
+    """One format (4 decimals) for held-out metrics side by side, whatever their names say."""
+    return {c: st.column_config.NumberColumn(format=METRIC) for c in columns}
 
 
 def table(

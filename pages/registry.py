@@ -5,7 +5,7 @@ import streamlit as st
 from core import names
 from core.edge.reports import builds_frame
 from core.plots.registry import champion_timeline_figure, version_metrics_figure
-from core.registry.frames import history_frame, run_url, versions_frame
+from core.registry.frames import HEADLINE_METRICS, compare_defaults, history_frame, run_url, versions_frame
 from core.runtime.tflite import TAG_PREFIX
 from dashboard import actions, auth, components, formats, resources, state
 
@@ -23,21 +23,24 @@ with components.errors_as_messages():
 
     st.subheader("Versions")
     table = versions_frame(versions)
+    metric_format = formats.metric_columns(sorted({k for v in versions for k in v.metrics}))
     ui = resources.settings().mlflow_ui_url
     if ui:  # MODELOPS_MLFLOW_UI_URL: each run id opens the run in the MLflow UI
         table["run_id"] = [run_url(ui, v) for v in versions]
         link = st.column_config.LinkColumn("run_id", display_text=r".*/([^/]+)$")
-        formats.table(table, key="versions-table", columns={"run_id": link})
+        formats.table(table, key="versions-table", columns={**metric_format, "run_id": link})
     else:
-        formats.table(table, key="versions-table")
-    st.plotly_chart(version_metrics_figure(versions), width="stretch")
+        formats.table(table, key="versions-table", columns=metric_format)
+    if any(m in v.metrics for v in versions for m in HEADLINE_METRICS):
+        st.plotly_chart(version_metrics_figure(versions), width="stretch")
+    else:
+        st.caption(f"No version logged {', '.join(HEADLINE_METRICS)}: nothing to chart.")
 
     numbers = [v.version for v in versions]
     if len(numbers) >= 2:
         st.subheader("Compare two versions")
         left, right = st.columns(2)
-        default_a = model.challenger if model.challenger in numbers else numbers[-1]
-        default_b = model.champion if model.champion in numbers else numbers[0]
+        default_a, default_b = compare_defaults(numbers, model.champion, model.challenger)
         a = left.selectbox(
             "Version A", numbers, index=numbers.index(default_a), key=state.scoped(state.COMPARE_A, name)
         )
@@ -46,7 +49,8 @@ with components.errors_as_messages():
         )
         comparison = resources.compare_versions(name, a, b)
         left.markdown("**Metrics** (delta = B − A)")
-        formats.table(comparison.metrics, container=left)
+        side_by_side = formats.metric_columns([str(c) for c in comparison.metrics.columns[1:3]])
+        formats.table(comparison.metrics, container=left, columns=side_by_side)
         right.markdown("**Parameters that differ**")
         if comparison.params.empty:
             right.caption("Same parameters.")

@@ -51,6 +51,8 @@ def champion_timeline_figure(moves: list[AliasMove], alias: str = names.CHAMPION
     )
     fig.update_layout(
         yaxis={"title": f"{alias} version", "dtick": 1},
+        # Moves seconds apart made plotly label the axis in milliseconds; whole seconds at most.
+        xaxis={"tickformat": "%d %b %H:%M:%S", "nticks": 6},
         margin={"t": 30, "b": 10, "l": 10, "r": 10},
         height=260,
     )

@@ -33,6 +33,17 @@ def versions_frame(versions: list[VersionInfo]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def compare_defaults(numbers: list[int], champion: int | None, challenger: int | None) -> tuple[int, int]:
+    """Versions to compare first, ``(A, B)`` with A ≠ B: the challenger (else the newest other) against the champion.
+
+    ``numbers`` are the model's versions (at least two), in any order.
+    """
+    b = champion if champion in numbers else max(numbers)
+    others = [n for n in numbers if n != b]
+    a = challenger if challenger in others else max(others)
+    return a, b
+
+
 def history_frame(moves: list[AliasMove]) -> pd.DataFrame:
     """A table of alias moves, newest first."""
     return pd.DataFrame(

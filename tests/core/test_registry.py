@@ -215,3 +215,18 @@ def test_metric_regressions_name_what_gets_worse() -> None:
     assert metric_regressions(v1, v3) == ["accuracy 0.888 < 0.944 (v3)"]
     assert metric_regressions(v3, v1) == []
     assert metric_regressions(v1, None) == [] and metric_regressions(v1, v1) == []
+
+
+@pytest.mark.parametrize(
+    ("numbers", "champion", "challenger", "expected"),
+    [
+        ([3, 2, 1], 3, 2, (2, 3)),  # the A/B pair
+        ([2, 1], 1, None, (2, 1)),  # champion v1 and no challenger opened as v1 vs v1
+        ([2, 1], None, None, (1, 2)),
+        ([4, 3, 2, 1], 2, 2, (4, 2)),  # one version holding both aliases
+    ],
+)
+def test_compare_opens_on_two_different_versions(numbers, champion, challenger, expected) -> None:
+    from core.registry.frames import compare_defaults
+
+    assert compare_defaults(numbers, champion, challenger) == expected
