@@ -15,6 +15,8 @@ import pandas as pd
 import streamlit as st
 
 P_VALUE = "%.2e"
+P_FLOOR = 1e-300
+P_FLOOR_HELP = "p-values below 1e-300 (too small for a float) are shown as 1.00e-300"
 MILLISECONDS = "%.1f ms"
 PERCENT = "percent"
 COMPACT = "%.4g"
@@ -51,9 +53,32 @@ def column_config(frame: pd.DataFrame) -> dict[str, Any]:
         if not pd.api.types.is_numeric_dtype(frame[column]) or pd.api.types.is_bool_dtype(frame[column]):
             continue
         fmt = number_format(str(column))
-        if fmt is not None:
+        if fmt == P_VALUE:
+            config[str(column)] = st.column_config.NumberColumn(format=fmt, help=P_FLOOR_HELP)
+        elif fmt is not None:
             config[str(column)] = st.column_config.NumberColumn(format=fmt)
     return config
+
+
+def displayed(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as a table shows it: p-values that underflowed to 0 raised to :data:`P_FLOOR`.
+
+    A p-value of exactly 0 is a number too small for a float, not a certainty; ``0.00e+0`` read as
+    one. The floor keeps the column numeric, so it still sorts.
+    """
+    columns = [
+        c
+        for c in frame.columns
+        if number_format(str(c)) == P_VALUE
+        and pd.api.types.is_numeric_dtype(frame[c])
+        and not pd.api.types.is_bool_dtype(frame[c])
+    ]
+    if not columns:
+        return frame
+    out = frame.copy()
+    for c in columns:
+        out[c] = out[c].where(out[c].isna() | (out[c] >= P_FLOOR), P_FLOOR)
+    return out
 
 
 def metric_columns(columns: list[str]) -> dict[str, Any]:
@@ -69,7 +94,7 @@ def table(
     ``columns`` adds or overrides column configurations (e.g. a link column).
     """
     config = {**column_config(frame), **(columns or {})}
-    container.dataframe(frame, hide_index=True, width="stretch", key=key, column_config=config)
+    container.dataframe(displayed(frame), hide_index=True, width="stretch", key=key, column_config=config)
 
 
 def moment(at: datetime | None) -> str:

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core.analysis.drift import drift_over_time
-from core.analysis.image_drift import STAT_COLUMNS, logged_image_stats, stats_frame
+from core.analysis.image_drift import SIZE_COLUMNS, STAT_COLUMNS, logged_image_stats, stats_frame
 from core.errors import InvalidInputError
 from core.plots.drift import distribution_figure, drift_over_time_figure
 from core.runtime.images import decode_image
@@ -44,7 +44,7 @@ with components.errors_as_messages():
         if len(images) < MIN_IMAGES:
             st.caption(f"{len(images)} usable image(s); upload at least {MIN_IMAGES} to compare.")
             st.stop()
-        current = stats_frame(images)
+        current = stats_frame(images, detector.handle_.input_spec)
         report = detector.compare_stats(images)
         mmd = detector.compare_embeddings(images)
         verdict = "drifted" if mmd.drifted else "no drift detected"
@@ -59,8 +59,13 @@ with components.errors_as_messages():
             st.info(f"{len(logged)} classified image(s) of {name} are logged; at least {MIN_IMAGES} are needed.")
             st.stop()
         current = logged.drop(columns=["at"])
-        report = detector.stats_.compare(current)
-        windows = drift_over_time(detector.stats_, logged, size=max(MIN_IMAGES, len(logged) // 10), min_rows=MIN_IMAGES)
+        report = detector.stats_.compare(current[list(STAT_COLUMNS)])
+        windows = drift_over_time(
+            detector.stats_,
+            logged[["at", *STAT_COLUMNS]],
+            size=max(MIN_IMAGES, len(logged) // 10),
+            min_rows=MIN_IMAGES,
+        )
         if not windows.empty:
             st.plotly_chart(drift_over_time_figure(windows, report.drift_share_threshold), width="stretch")
 
@@ -69,6 +74,15 @@ with components.errors_as_messages():
     m[0].metric("Statistics drifted", f"{len(report.drifted)} of {len(report.features)}")
     m[1].metric("Images (reference / current)", f"{report.n_reference:,} / {report.n_current:,}")
     formats.table(report.ranked_features(), key="image-drift-features")
+    spec = detector.handle_.input_spec
+    ref_size = detector.reference_stats_[list(SIZE_COLUMNS)].median()
+    cur_size = current[list(SIZE_COLUMNS)].median()
+    st.caption(
+        f"Statistics of the model input: each image after v{version}'s preprocessing, at "
+        f"{spec.width}×{spec.height}. Size is shown, not tested (the model resizes every image): median "
+        f"{cur_size['width']:.0f}×{cur_size['height']:.0f} px here, {ref_size['width']:.0f}×"
+        f"{ref_size['height']:.0f} px in the reference."
+    )
     stat = st.selectbox("Statistic", list(STAT_COLUMNS), key=state.IMAGE_DRIFT_STAT)
     reference_stats = detector.stats_.state_[stat]["sorted"] if detector.stats_.kinds_[stat] == "numeric" else None
     if reference_stats is not None:

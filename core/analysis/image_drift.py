@@ -1,8 +1,11 @@
 """Image drift: simple image statistics, and the CNN's penultimate-layer embeddings (MMD).
 
-Statistics (brightness, contrast, sharpness, size) go through the tabular
-:class:`~core.drift.DriftDetector`; embeddings are compared with the maximum mean
-discrepancy under an RBF kernel, its p-value from a permutation test.
+Statistics (brightness, contrast, sharpness) are taken on the model input — the image after
+the version's preprocessing, at the model's size — and go through the tabular
+:class:`~core.drift.DriftDetector`. The uploaded size is recorded but not tested: the model
+resizes every image, so a 600×800 photo against 28×28 scans is not drift the model feels.
+Embeddings are compared with the maximum mean discrepancy under an RBF kernel, its p-value
+from a permutation test.
 """
 
 from __future__ import annotations
@@ -19,25 +22,36 @@ from core.runtime.images import preprocess
 from core.store.db import Store
 from core.store.log_reads import logged_input_fields
 
-STAT_COLUMNS = ("brightness", "contrast", "sharpness", "width", "height")
+#: Tested statistics of the model input (0..255 grey levels at the model's size).
+STAT_COLUMNS = ("input_brightness", "input_contrast", "input_sharpness")
+#: The uploaded image's size: shown, not tested (the model resizes every image).
+SIZE_COLUMNS = ("width", "height")
 
 
-def image_stats(image: Any) -> dict[str, float]:
-    """Brightness (mean), contrast (std), sharpness (variance of the Laplacian) and size of a PIL image."""
-    gray = np.asarray(image.convert("L"), dtype=float)
+def input_stats(model_input: np.ndarray, scale: float = 255.0) -> dict[str, float]:
+    """Brightness (mean), contrast (std) and sharpness (variance of the Laplacian) of a model input.
+
+    ``model_input`` is ``(height, width, channels)`` as the model receives it, divided by
+    ``scale``; the statistics are in grey levels (0..255) so they read like an image's.
+    """
+    gray = np.asarray(model_input, dtype=float).mean(axis=-1) * scale
     lap = -4 * gray[1:-1, 1:-1] + gray[:-2, 1:-1] + gray[2:, 1:-1] + gray[1:-1, :-2] + gray[1:-1, 2:]
     return {
-        "brightness": float(gray.mean()),
-        "contrast": float(gray.std()),
-        "sharpness": float(lap.var()) if lap.size else 0.0,
-        "width": float(image.size[0]),
-        "height": float(image.size[1]),
+        "input_brightness": float(gray.mean()),
+        "input_contrast": float(gray.std()),
+        "input_sharpness": float(lap.var()) if lap.size else 0.0,
     }
 
 
-def stats_frame(images: list[Any]) -> pd.DataFrame:
+def image_stats(image: Any, spec: Any) -> dict[str, float]:
+    """:func:`input_stats` of a PIL image preprocessed by ``spec``, and its uploaded size."""
+    stats = input_stats(preprocess(image, spec), spec.scale)
+    return {**stats, "width": float(image.size[0]), "height": float(image.size[1])}
+
+
+def stats_frame(images: list[Any], spec: Any) -> pd.DataFrame:
     """:func:`image_stats` of each image, one row each."""
-    return pd.DataFrame([image_stats(img) for img in images], columns=list(STAT_COLUMNS))
+    return pd.DataFrame([image_stats(img, spec) for img in images], columns=[*STAT_COLUMNS, *SIZE_COLUMNS])
 
 
 def embed(model: Any, batch: np.ndarray) -> np.ndarray:
@@ -121,7 +135,8 @@ class ImageDriftDetector:
 
         if not images:
             raise InvalidInputError("no reference images")
-        self.stats_ = DriftDetector().fit(stats_frame(images))
+        self.reference_stats_ = stats_frame(images, handle.input_spec)
+        self.stats_ = DriftDetector().fit(self.reference_stats_[list(STAT_COLUMNS)])
         rng = np.random.default_rng(self.seed)
         keep = rng.choice(len(images), min(len(images), self.max_reference), replace=False)
         self.handle_ = handle
@@ -130,8 +145,8 @@ class ImageDriftDetector:
         return self
 
     def compare_stats(self, images: list[Any]) -> DriftReport:
-        """Drift of the image statistics."""
-        return self.stats_.compare(stats_frame(images))
+        """Drift of the model-input statistics of ``images``."""
+        return self.stats_.compare(stats_frame(images, self.handle_.input_spec)[list(STAT_COLUMNS)])
 
     def compare_embeddings(self, images: list[Any]) -> MMDResult:
         """MMD test of the penultimate-layer embeddings."""
@@ -157,4 +172,4 @@ def reference_images(frame: pd.DataFrame, invert: bool = False) -> list[Any]:
 
 def logged_image_stats(store: Store, model: str, limit: int = 1000) -> pd.DataFrame:
     """Image statistics the classify route logged for ``model`` (newest ``limit`` requests)."""
-    return logged_input_fields(store, model, STAT_COLUMNS, limit)
+    return logged_input_fields(store, model, (*STAT_COLUMNS, *SIZE_COLUMNS), limit)

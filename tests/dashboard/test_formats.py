@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from dashboard.formats import MILLISECONDS, P_VALUE, PERCENT, column_config, number_format
+from dashboard.formats import MILLISECONDS, P_FLOOR, P_VALUE, PERCENT, column_config, displayed, number_format
 
 
 @pytest.mark.parametrize(
@@ -23,6 +23,7 @@ from dashboard.formats import MILLISECONDS, P_VALUE, PERCENT, column_config, num
         ("change (points)", "%+.2f"),
         ("latency ratio", "%.3g"),
         ("size vs Keras", "%.3g"),
+        ("delta", "%+.4f"),
         ("rows", None),
         ("version", None),
     ],
@@ -36,3 +37,14 @@ def test_only_numeric_columns_are_configured() -> None:
     config = column_config(frame)
     assert set(config) == {"p_value"}
     assert config["p_value"]["type_config"]["format"] == P_VALUE
+
+
+def test_p_values_that_underflowed_show_as_the_floor_not_zero() -> None:
+    """Image drift printed p = 0.00e+0."""
+    frame = pd.DataFrame({"column": ["a", "b", "c"], "p_value": [0.0, 3e-5, None], "statistic": [0.0, 1.0, 2.0]})
+    shown = displayed(frame)
+    assert (
+        shown["p_value"].iloc[0] == P_FLOOR and shown["p_value"].iloc[1] == 3e-5 and pd.isna(shown["p_value"].iloc[2])
+    )
+    assert shown["statistic"].iloc[0] == 0.0 and frame["p_value"].iloc[0] == 0.0  # only p-values; the input is kept
+    assert "1e-300" in column_config(frame)["p_value"]["help"]

@@ -42,7 +42,8 @@ def test_uploads_same_then_shifted(digits_home: Settings) -> None:
     at.file_uploader(key="image_drift_uploads").set_value(_uploads(shift=True)).run()
     assert at.error and "drifted" in at.error[0].value
     drifted = at.dataframe[0].value
-    assert drifted.set_index("column").loc["brightness", "drifted"]
+    assert drifted.set_index("column").loc["input_brightness", "drifted"]
+    assert any("Size is shown, not tested" in c.value for c in at.caption)
 
 
 def test_bad_file_is_named_and_few_images_explained(digits_home: Settings) -> None:

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from core import names
 from core.analysis.explain import TabularExplainer, explained_classes
-from core.analysis.image_drift import image_stats
+from core.analysis.image_drift import input_stats
 from core.api.schemas import (
     ClassifyResponse,
     ClassScore,
@@ -101,7 +101,10 @@ def _prepare(handle: ModelHandle, filename: str, data: bytes, max_pixels: int) -
     prepared = prepare(filename, data, handle, max_pixels)
     if prepared.error is not None or prepared.model_input is None:
         raise InvalidInputError(prepared.error or "the image could not be classified")
-    return prepared, image_stats(prepared.original)
+    spec = handle.input_spec
+    stats = input_stats(prepared.model_input, spec.scale if spec else 255.0)
+    width, height = prepared.original.size
+    return prepared, {**stats, "width": float(width), "height": float(height)}
 
 
 @router.post(
