@@ -60,7 +60,7 @@ INPUT_SPEC_FILE: Final = "input_spec.json"
 # Tags written on model versions.
 TAG_FLAVOR: Final = "modelops.flavor"
 TAG_KIND: Final = "modelops.kind"
-TAG_CLASS_NAMES: Final = "modelops.class_names"  # JSON list: the display name of each class, in classes_ order
+TAG_CLASS_NAMES: Final = "modelops.class_names"  # JSON object: class (as text) -> display name
 TAG_ONLINE: Final = "modelops.online"  # "true" on versions that accept partial_fit updates
 TAG_ONLINE_PARENT: Final = "modelops.online.parent"
 TAG_ONLINE_ROWS: Final = "modelops.online.rows"

@@ -7,6 +7,7 @@ settings in one process never share entries.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
@@ -23,11 +24,12 @@ from core.api.client import ServiceClient, ServiceStatus
 from core.config import Settings
 from core.errors import ModelOpsError, NoEarlierChampionError
 from core.registry.facade import Registry
+from core.registry.reference import class_name_map
 from core.registry.types import ModelSummary, VersionComparison, VersionInfo
 from core.runtime.handles import ModelHandle, load_handle
 from core.runtime.tflite import BuildReport, stored_build
 from core.store.db import AliasMove
-from core.store.log_reads import logged_inputs
+from core.store.log_reads import logged_inputs, recent_answered
 from core.store.traffic import load_traffic
 
 REGISTRY_TTL_S = 15
@@ -148,12 +150,39 @@ def service_status() -> ServiceStatus:
     return _service_status(settings().api_url)
 
 
+@dataclass(frozen=True)
+class RecentRequest:
+    """A served request to pick on the Explain page."""
+
+    request_id: str
+    label: str
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def _recent_answered(db_url: str, model: str, limit: int) -> pd.DataFrame:
+    return recent_answered(registry().store, model, limit)
+
+
+def recent_requests(model: str, limit: int = 20) -> list[RecentRequest]:
+    """The newest ``limit`` answered requests of ``model``, labelled for a picker (time, arm, answer)."""
+    names_ = class_names(model)
+    return [
+        RecentRequest(
+            r.request_id,
+            f"{r.at:%H:%M:%S} · {r.arm} v{r.version} · {names_.get(str(r.predicted), r.predicted)} · "
+            f"{r.request_id[:8]}…",
+        )
+        for r in _recent_answered(settings().db_url, model, limit).itertuples()
+    ]
+
+
 def class_names(model: str) -> dict[str, str]:
-    """Display name of each class of ``model``'s champion as the service reports it (``{}`` when unknown)."""
-    served = service_status().models.get(model)
-    if served is None:
+    """Class (as text) -> display name, from the champion's ``modelops.class_names`` tag (``{}`` when none)."""
+    summary = next((m for m in list_models() if m.name == model), None)
+    if summary is None or summary.champion is None:
         return {}
-    return {str(c): n for c, n in zip(served.classes, served.class_names, strict=False)}
+    champion = next((v for v in list_versions(model) if v.version == summary.champion), None)
+    return class_name_map(champion.tags) if champion else {}
 
 
 def service_changed() -> None:

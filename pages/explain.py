@@ -100,11 +100,25 @@ with components.errors_as_messages():
             source = st.radio("Row from", SOURCES, horizontal=True, key=state.EXPLAIN_SOURCE)
             reference = frame[features].reset_index(drop=True)
             if source == "Prediction log":
-                request_id = st.text_input(
+                recent = resources.recent_requests(model.name)
+                pasted, listed = st.columns([2, 3])
+                request_id = pasted.text_input(
                     "Request id (the `request_id` of a predict answer)", key=state.EXPLAIN_REQUEST
                 )
-                if not request_id.strip():
-                    st.caption("Paste a request id from the service's answers or the Monitoring page.")
+                chosen_recent = listed.selectbox(
+                    f"…or one of the last {len(recent)} served requests",
+                    [None, *recent],
+                    format_func=lambda r: "—" if r is None else r.label,
+                    key=state.scoped(state.EXPLAIN_RECENT, model.name),
+                    disabled=not recent,
+                )
+                request_id = request_id.strip() or (chosen_recent.request_id if chosen_recent else "")
+                if not request_id:
+                    st.caption(
+                        "Paste a request id from a predict answer, or pick a recent request."
+                        if recent
+                        else f"No request of {model.name} is logged yet: send traffic to the service first."
+                    )
                     st.stop()
                 logged = logged_request(resources.registry().store, request_id, model=model.name)
                 st.caption(f"Served by v{logged.version} ({logged.arm}); {len(logged.rows)} row(s) in the request.")

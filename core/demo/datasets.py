@@ -14,7 +14,7 @@ DIGITS_SIZE = 28
 
 
 #: scikit-learn's ``load_breast_cancer().target_names``: class 0 is malignant, class 1 benign.
-BREAST_CANCER_CLASS_NAMES = ["malignant", "benign"]
+BREAST_CANCER_CLASS_NAMES = {"0": "malignant", "1": "benign"}
 
 
 def breast_cancer_split() -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:

@@ -46,20 +46,27 @@ def stored_input_spec(tracking_uri: str, model: str, version: int) -> InputSpec 
     return InputSpec.from_json(Path(path).read_text())
 
 
-def stored_class_names(tracking_uri: str, model: str, version: int, classes: list[Any]) -> list[str]:
-    """Display names of ``classes``: the version's ``modelops.class_names`` tag, else the classes as text.
+def class_name_map(tags: dict[str, str]) -> dict[str, str]:
+    """Class (as text) -> display name from a version's ``modelops.class_names`` tag (``{}`` if none or malformed).
 
-    A tag that is not a JSON list of one name per class is ignored (the classes as text are shown).
+    The tag is a JSON object, e.g. ``{"0": "malignant", "1": "benign"}``; set it with
+    ``MlflowClient().set_model_version_tag(name, version, "modelops.class_names", json.dumps(...))``.
     """
     import json
 
-    from mlflow import MlflowClient
-
-    tags = MlflowClient(tracking_uri, tracking_uri).get_model_version(model, str(version)).tags or {}
     try:
         stored = json.loads(tags.get(names.TAG_CLASS_NAMES, "null"))
     except ValueError:
-        stored = None
-    if isinstance(stored, list) and len(stored) == len(classes) and all(isinstance(n, str) for n in stored):
-        return stored
-    return [str(c) for c in classes]
+        return {}
+    if not isinstance(stored, dict):
+        return {}
+    return {str(k): v for k, v in stored.items() if isinstance(v, str) and v}
+
+
+def stored_class_names(tracking_uri: str, model: str, version: int, classes: list[Any]) -> list[str]:
+    """Display names of ``classes`` from the version's tag (see :func:`class_name_map`), else the classes as text."""
+    from mlflow import MlflowClient
+
+    tags = MlflowClient(tracking_uri, tracking_uri).get_model_version(model, str(version)).tags or {}
+    named = class_name_map(tags)
+    return [named.get(str(c), str(c)) for c in classes]

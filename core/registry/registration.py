@@ -58,7 +58,7 @@ def tag_version(
     flavor: str,
     kind: str,
     description: str,
-    class_names: list[str] | None = None,
+    class_names: dict[str, str] | None = None,
 ) -> None:
     """Tag a demo version the way ModelOps reads it (flavor, kind, display names of its classes)."""
     client = registry.client

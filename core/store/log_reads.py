@@ -148,3 +148,28 @@ def outcome_rows(store: Store, model: str, since: datetime | None = None) -> pd.
     labels = [json.loads(v) if isinstance(v, str) else None for v in frame["label"]]
     frame["label"] = pd.Series(labels, index=frame.index, dtype=object)
     return frame[list(OUTCOME_COLUMNS)]
+
+
+def recent_answered(store: Store, model: str, limit: int = 20) -> pd.DataFrame:
+    """The newest ``limit`` answered requests of ``model``, newest first.
+
+    Columns ``request_id, at, arm, version, predicted`` (the first row's answer).
+    """
+    query = (
+        sa.select(
+            predictions.c.request_id, predictions.c.at, predictions.c.arm, predictions.c.version, predictions.c.outputs
+        )
+        .where(predictions.c.model == model, predictions.c.status == "ok", predictions.c.arm != "shadow")
+        .order_by(predictions.c.at.desc())
+        .limit(limit)
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    records = []
+    for request_id, at, arm, version, outputs in rows:
+        decoded = json.loads(outputs)
+        first = decoded[0] if isinstance(decoded, list) and decoded else decoded
+        records.append({"request_id": request_id, "at": at, "arm": arm, "version": version, "predicted": first})
+    frame = pd.DataFrame(records, columns=["request_id", "at", "arm", "version", "predicted"])
+    frame["at"] = pd.to_datetime(frame["at"], utc=True)
+    return frame

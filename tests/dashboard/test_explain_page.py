@@ -91,10 +91,15 @@ def test_row_from_the_prediction_log_and_a_bad_request_id(bc_home: Settings) -> 
         )
     at = _page(names.BREAST_CANCER)
     at.radio(key="explain_source").set_value("Prediction log").run()
-    at.text_input(key="explain_request").input("req-1").run()
+    recent = at.selectbox(key=state.scoped(state.EXPLAIN_RECENT, names.BREAST_CANCER))
+    (picked,) = [o for o in recent.options if o != "—"]  # the one logged request, listed with its answer
+    assert "champion v3 · benign · req-1" in picked
+    recent.select_index(1).run()  # picked, not pasted
     assert not at.exception and not at.error
     assert any("Served by v3 (champion); 2 row(s)" in c.value for c in at.caption)
-    assert len(at.metric) == 1
+    assert len(at.metric) == 1 and "P(benign)" in at.metric[0].label
+    at.text_input(key="explain_request").input("req-1").run()
+    assert any("Served by v3 (champion); 2 row(s)" in c.value for c in at.caption)
     at.text_input(key="explain_request").input("no-such-id").run()
     assert not at.exception
     assert [e.value for e in at.error] == ["no served request for 'breast-cancer' has id 'no-such-id'"]
