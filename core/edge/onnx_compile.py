@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.errors import InvalidInputError
 from core.flavors import sklearn_skops
 from core.names import TARGET
 from core.registry.reference import load_version_frame
@@ -84,14 +85,36 @@ def compile_and_verify(model: Any, reference: pd.DataFrame) -> tuple[bytes | Non
     return onnx_bytes, Verification("passed" if passed else "failed", len(X), agreement, diff, reason)
 
 
+def _verification_rows(registry: Any, model_name: str, version: int) -> pd.DataFrame:
+    """Rows to verify a build on: the version's reference data, else the input example MLflow logged with it.
+
+    Raises:
+        InvalidInputError: the version has neither (nothing to compare the build with).
+    """
+    try:
+        return load_version_frame(registry, model_name, version, "reference").drop(columns=[TARGET], errors="ignore")
+    except InvalidInputError:
+        pass
+    import mlflow.artifacts
+    from mlflow.models import Model
+
+    local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_name}/{version}")
+    example = Model.load(local).load_input_example(local)
+    if example is None:
+        raise InvalidInputError(
+            f"{model_name} v{version} has no reference data and no input example to verify an ONNX build on; "
+            "log the model with input_example=..., or register it with its reference data"
+        )
+    return pd.DataFrame(example)
+
+
 def compile_version(registry: Any, model_name: str, version: int) -> Verification:
     """Compile and verify a registered scikit-learn version; store the build and record on it."""
     from mlflow import MlflowClient
 
     info = registry.get_version(model_name, version)
     model = sklearn_skops.load_model(f"models:/{model_name}/{version}")
-    reference = load_version_frame(registry, model_name, version, "reference").drop(columns=[TARGET], errors="ignore")
-    onnx_bytes, record = compile_and_verify(model, reference)
+    onnx_bytes, record = compile_and_verify(model, _verification_rows(registry, model_name, version))
     client = MlflowClient(registry.tracking_uri, registry.tracking_uri)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

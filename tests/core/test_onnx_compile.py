@@ -16,6 +16,7 @@ from core import names
 from core.config import Settings
 from core.demo.datasets import breast_cancer_split
 from core.edge import onnx_compile
+from core.errors import InvalidInputError
 from core.flavors import sklearn_skops
 from core.names import TARGET
 from core.registry.facade import Registry
@@ -78,3 +79,28 @@ def test_compile_command(bc_home: Settings) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "breast-cancer v1: ONNX passed; label agreement 100.0000%" in out.stdout
+
+
+def test_a_version_without_reference_data_is_verified_on_its_input_example(bc_home: Settings) -> None:
+    """The runtime's hint sent a foreign model's user to a compile command that failed for lack of reference data."""
+    from sklearn.linear_model import LogisticRegression
+
+    configure_mlflow(bc_home)
+    X, _, y, _ = breast_cancer_split()
+    with mlflow.start_run():
+        info = sklearn_skops.log_model(
+            LogisticRegression(max_iter=5000).fit(X, y),
+            input_example=X.head(5),
+            signature=mlflow.models.infer_signature(X, y),
+            registered_model_name="plain",
+        )
+        bare = sklearn_skops.log_model(
+            LogisticRegression(max_iter=5000).fit(X, y),
+            signature=mlflow.models.infer_signature(X, y),
+            registered_model_name="bare",
+        )
+    registry = Registry.from_settings(bc_home)
+    record = onnx_compile.compile_version(registry, "plain", int(info.registered_model_version))
+    assert record.status == "passed" and record.rows == 5
+    with pytest.raises(InvalidInputError, match="no reference data and no input example"):
+        onnx_compile.compile_version(registry, "bare", int(bare.registered_model_version))
