@@ -18,7 +18,7 @@ P_VALUE = "%.2e"
 P_FLOOR = 1e-300
 P_FLOOR_HELP = "p-values below 1e-300 (too small for a float) are shown as 1.00e-300"
 MILLISECONDS = "%.1f ms"
-PERCENT = "percent"
+PERCENT = "%.1f%%"  # of the value × 100: :func:`displayed` scales the column (Streamlit's "percent" shows 83.33%)
 COMPACT = "%.4g"
 SIGNED = "%+.4f"
 METRIC = "%.4f"
@@ -61,23 +61,23 @@ def column_config(frame: pd.DataFrame) -> dict[str, Any]:
 
 
 def displayed(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` as a table shows it: p-values that underflowed to 0 raised to :data:`P_FLOOR`.
+    """``frame`` as a table shows it: shares in percent, p-values that underflowed to 0 raised to :data:`P_FLOOR`.
 
     A p-value of exactly 0 is a number too small for a float, not a certainty; ``0.00e+0`` read as
     one. The floor keeps the column numeric, so it still sorts.
     """
-    columns = [
-        c
-        for c in frame.columns
-        if number_format(str(c)) == P_VALUE
-        and pd.api.types.is_numeric_dtype(frame[c])
-        and not pd.api.types.is_bool_dtype(frame[c])
+    numeric = [
+        c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
     ]
-    if not columns:
+    p_values = [c for c in numeric if number_format(str(c)) == P_VALUE]
+    percents = [c for c in numeric if number_format(str(c)) == PERCENT]
+    if not p_values and not percents:
         return frame
     out = frame.copy()
-    for c in columns:
+    for c in p_values:
         out[c] = out[c].where(out[c].isna() | (out[c] >= P_FLOOR), P_FLOOR)
+    for c in percents:
+        out[c] = out[c] * 100.0
     return out
 
 

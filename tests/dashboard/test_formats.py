@@ -48,3 +48,10 @@ def test_p_values_that_underflowed_show_as_the_floor_not_zero() -> None:
     )
     assert shown["statistic"].iloc[0] == 0.0 and frame["p_value"].iloc[0] == 0.0  # only p-values; the input is kept
     assert "1e-300" in column_config(frame)["p_value"]["help"]
+
+
+def test_shares_show_as_percent_with_one_decimal() -> None:
+    """drift_share printed as 83.33%."""
+    shown = displayed(pd.DataFrame({"drift_share": [0.8333333, 0.05], "rows": [3, 4]}))
+    assert shown["drift_share"].round(4).tolist() == [83.3333, 5.0] and shown["rows"].tolist() == [3, 4]
+    assert number_format("drift_share") == "%.1f%%"
