@@ -304,13 +304,18 @@ def quantile_slices(
 ) -> tuple[pd.Series, pd.Series, list[str]]:
     """Both columns cut at the reference's quantile edges: ``(reference labels, current labels, order)``.
 
-    Labels read ``"6.98–11.74"``; the outer slices are open-ended so current values outside the
-    reference range still land in the first or last slice.
+    Labels read ``"≤ 6.98"``, ``"6.98–11.74"``, ``"> 17.20"``, every edge of a feature with the same
+    number of decimals; the outer slices are open-ended so current values outside the reference
+    range still land in the first or last slice.
     """
     edges = np.unique(np.quantile(reference.dropna().to_numpy(dtype=float), np.linspace(0, 1, quantiles + 1)))
     if len(edges) < 2:
         edges = np.array([edges[0], edges[0]])
-    names = [f"{_short(lo)}–{_short(hi)}" for lo, hi in itertools.pairwise(edges)] or ["all"]
+    inner = _edge_labels(edges[1:-1])
+    if len(inner) == 0:
+        names = ["all"]
+    else:
+        names = [f"≤ {inner[0]}", *(f"{lo}–{hi}" for lo, hi in itertools.pairwise(inner)), f"> {inner[-1]}"]
     cut = np.concatenate([[-np.inf], edges[1:-1], [np.inf]]) if len(edges) > 2 else np.array([-np.inf, np.inf])
 
     def label(values: pd.Series) -> pd.Series:
@@ -320,8 +325,16 @@ def quantile_slices(
     return label(reference), label(current), names
 
 
-def _short(value: float) -> str:
-    return f"{value:.3g}" if abs(value) >= 1000 or abs(value) < 0.01 else f"{value:.2f}"
+def _edge_labels(edges: np.ndarray) -> list[str]:
+    """``edges`` as text with one number of decimals for all, the fewest (≥ 2 below 100) that keeps them apart."""
+    if len(edges) == 0:
+        return []
+    largest = float(np.max(np.abs(edges)))
+    for decimals in range(0 if largest >= 100 else 2, 9):
+        text = [f"{e:,.{decimals}f}" for e in edges]
+        if len(set(text)) == len(text):
+            return text
+    return [f"{e:.6g}" for e in edges]
 
 
 def _segment_row(

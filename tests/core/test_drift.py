@@ -150,9 +150,11 @@ def test_a_quartile_is_compared_with_the_same_quartile_of_the_reference() -> Non
     det = DriftDetector().fit(reference)
     assert not det.compare(current).drifted
     ref_seg, cur_seg, order = quantile_slices(reference["a"], current["a"])
-    assert len(order) == 4 and all("–" in label for label in order)
-    lows = [float(label.split("–")[0]) for label in order]
-    assert lows == sorted(lows)  # ordered, readable
+    assert len(order) == 4 and order[0].startswith("≤ ") and order[-1].startswith("> ")
+    assert all("–" in label for label in order[1:-1])
+    edges = [float(label.split("–")[-1].lstrip("≤> ")) for label in order]
+    assert edges[:3] == sorted(edges[:3]) and edges[2] == edges[3]  # ordered, readable, open at both ends
+    assert len({len(label.split("–")[-1].split(".")[-1]) for label in order}) == 1  # one number of decimals
     by_slice = drift_by_slice(det, reference, current, ref_seg, cur_seg, order)
     assert list(by_slice["segment"]) == order
     assert not by_slice["dataset_drift"].any()
@@ -161,6 +163,18 @@ def test_a_quartile_is_compared_with_the_same_quartile_of_the_reference() -> Non
     # what the page did before: each slice against the whole reference flags every slice
     naive = drift_by_segment(det, current, cur_seg)
     assert naive["drift_share"].min() >= 2 / 3
+
+
+def test_slice_labels_share_one_format_per_feature() -> None:
+    """Labels mixed formats ("0.00502–0.01", "999–1.05e+03")."""
+    from core.analysis.drift import quantile_slices
+
+    small = pd.Series(np.linspace(0.001, 0.02, 400))
+    _, _, order = quantile_slices(small, small)
+    assert order == ["≤ 0.006", "0.006–0.011", "0.011–0.015", "> 0.015"]
+    large = pd.Series(np.linspace(500, 2500, 400))
+    _, _, order = quantile_slices(large, large)
+    assert order == ["≤ 1,000", "1,000–1,500", "1,500–2,000", "> 2,000"]
 
 
 def test_a_shifted_slice_is_still_found() -> None:
