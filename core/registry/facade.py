@@ -232,19 +232,22 @@ class Registry:
     def observe_aliases(self, summary: ModelSummary) -> list[AliasMove]:
         """Record alias moves made outside ModelOps (MLflow UI or API) as ``observed``; returns them.
 
-        ``summary`` holds the aliases as the registry has them now. A champion or challenger that
-        differs from the last recorded move of its alias gets a move from that version, so the
-        history stays complete and a rollback can return to the version it replaced.
+        ``summary`` holds the aliases as a recent read of the registry had them. A champion or
+        challenger that differs from the last recorded move of its alias gets a move from that
+        version, so the history stays complete and a rollback can return to the version it replaced.
+        The alias is read again under the model's lock before anything is written: ``summary`` may
+        predate a promotion that has been recorded since (which would read as a move back).
         """
         recorded: list[AliasMove] = []
         for alias in names.ALIASES:
-            version = summary.aliases.get(alias)
+            seen = summary.aliases.get(alias)
             last = self.store.alias_moves(summary.name, alias, limit=1)
-            if version is None or (last and last[0].to_version == version):
+            if seen is None or (last and last[0].to_version == seen):
                 continue
             with self.store.model_lock(summary.name) as conn:
-                last = self.store.alias_moves(summary.name, alias, limit=1, conn=conn)  # another replica's?
-                if last and last[0].to_version == version:
+                version = self._alias_or_none(summary.name, alias)  # now, not when summary was read
+                last = self.store.alias_moves(summary.name, alias, limit=1, conn=conn)
+                if version is None or (last and last[0].to_version == version):
                     continue
                 recorded.append(
                     self.store.record_move(

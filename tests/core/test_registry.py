@@ -163,6 +163,15 @@ def test_alias_moves_made_outside_modelops_are_recorded_and_can_be_rolled_back(e
     assert reg.rollback("foreign").to_version == 1
 
 
+def test_a_stale_look_at_the_registry_does_not_record_a_move_back(registry: Registry) -> None:
+    """The acceptance test caught it: a poll read v3, a promotion to v4 landed, the poll recorded 4 -> 3."""
+    stale = registry.get_model(BC)  # champion v3, read before the promotion
+    registry.promote(BC, 1, names.CHAMPION, actor="alice")
+    assert registry.observe_aliases(stale) == []
+    latest = registry.history(BC, alias=names.CHAMPION, limit=1)[0]
+    assert (latest.action, latest.to_version) == ("promote", 1)
+
+
 def test_concurrent_rollbacks_are_serialised_and_both_recorded(registry: Registry, bc_home: Settings) -> None:
     barrier = threading.Barrier(2)
     results: list[object] = []
