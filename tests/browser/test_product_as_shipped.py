@@ -114,13 +114,13 @@ def test_the_product_as_shipped_under_partially_labelled_traffic(shipped, browse
     held_out = {v: registry.get_version(BC, v).metrics["accuracy"] for v in (2, 3, bad)}
     assert held_out[bad] < 0.75 < held_out[2]
 
-    # A minute of traffic at 80% labels, half to the challenger; Monitoring read while it flows.
+    # 40 s of traffic at 80% labels, half to the challenger; Monitoring read while it flows.
     results: list[SimulationResult] = []
-    flowing = threading.Thread(target=lambda: results.append(_simulate(service, 60, seed=1, share=0.5)))
+    flowing = threading.Thread(target=lambda: results.append(_simulate(service, 40, seed=1, share=0.5)))
     flowing.start()
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     try:
-        time.sleep(35)
+        time.sleep(25)
         page.goto(f"{url}/monitoring")
         wait_for_idle(page)
         rate = _metric(page, "Requests/s (last complete bin)")
@@ -160,7 +160,7 @@ def test_the_product_as_shipped_under_partially_labelled_traffic(shipped, browse
 
     # A bad promotion, caught from the partially labelled feedback and rolled back by the watch.
     registry.promote(BC, bad, names.CHAMPION, actor="careless-engineer", reason="looked fine offline")
-    second = _simulate(service, 25, seed=2)
+    second = _simulate(service, 15, seed=2)
     assert second.failed == 0, second.errors
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and registry.resolve_alias(BC, names.CHAMPION) == bad:
