@@ -26,6 +26,7 @@ def main() -> None:
         [
             st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
             st.Page(PAGES / "registry.py", title="Registry", icon=":material/inventory_2:", url_path="registry"),
+            st.Page(PAGES / "evaluation.py", title="Evaluation", icon=":material/fact_check:", url_path="evaluation"),
             st.Page(PAGES / "classify.py", title="Classify", icon=":material/image_search:", url_path="classify"),
             st.Page(PAGES / "explain.py", title="Explain", icon=":material/lightbulb:", url_path="explain"),
             st.Page(PAGES / "export.py", title="Edge export", icon=":material/memory:", url_path="export"),

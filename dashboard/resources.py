@@ -15,8 +15,10 @@ import sqlalchemy.exc as sa_exc
 import streamlit as st
 
 from core import names
+from core.analysis import evaluation
 from core.analysis.ab import load_outcomes
 from core.analysis.drift import DriftDetector, fit_for_version
+from core.analysis.evaluation import Evaluation
 from core.analysis.explain import TabularExplainer, TabularExplanation, explainer_for
 from core.analysis.explain_images import ImageExplainer
 from core.analysis.image_drift import ImageDriftDetector, reference_images
@@ -311,3 +313,15 @@ def online_updates(model: str) -> pd.DataFrame:
 def online_changed() -> None:
     """Forget cached online-learning events after the page evaluated, registered or reset."""
     _online_updates.clear()
+
+
+@st.cache_data(show_spinner="Scoring the held-out data…", max_entries=16)
+def holdout_evaluation(tracking_uri: str, model: str, version: int) -> Evaluation:
+    """A version on its held-out data (computed once per version)."""
+    return evaluation.holdout_evaluation(registry(), model_handle(tracking_uri, model, version))
+
+
+@st.cache_data(ttl=10, show_spinner=False, max_entries=16)
+def live_evaluation(tracking_uri: str, db_url: str, model: str, version: int) -> Evaluation | None:
+    """A version on the labelled requests it served (refreshed every few seconds)."""
+    return evaluation.live_evaluation(registry().store, model_handle(tracking_uri, model, version))

@@ -173,3 +173,40 @@ def recent_answered(store: Store, model: str, limit: int = 20) -> pd.DataFrame:
     frame = pd.DataFrame(records, columns=["request_id", "at", "arm", "version", "predicted"])
     frame["at"] = pd.to_datetime(frame["at"], utc=True)
     return frame
+
+
+def labelled_probabilities(store: Store, model: str, version: int) -> tuple[list[Any], list[list[float]]]:
+    """``(labels, probabilities)`` of the requests ``model`` v``version`` answered that got feedback.
+
+    One entry per labelled request: the last label given, and the probabilities of the request's
+    first row (the row feedback labels). Requests without probabilities are left out.
+    """
+    latest = (
+        sa.select(feedback.c.request_id, sa.func.max(feedback.c.id).label("fid"))
+        .group_by(feedback.c.request_id)
+        .subquery()
+    )
+    query = (
+        sa.select(predictions.c.probabilities, feedback.c.label)
+        .select_from(
+            predictions.join(latest, latest.c.request_id == predictions.c.request_id).join(
+                feedback, feedback.c.id == latest.c.fid
+            )
+        )
+        .where(
+            predictions.c.model == model,
+            predictions.c.version == version,
+            predictions.c.status == "ok",
+            predictions.c.probabilities.is_not(None),
+        )
+        .order_by(predictions.c.at)
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    labels, probabilities = [], []
+    for proba, label in rows:
+        decoded = json.loads(proba)
+        if decoded:
+            labels.append(json.loads(label))
+            probabilities.append(decoded[0])
+    return labels, probabilities
