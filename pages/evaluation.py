@@ -4,6 +4,7 @@ import math
 
 import streamlit as st
 
+from core.analysis.evaluation import headline_auc, per_class_table
 from core.plots.evaluation import calibration_figure, confusion_figure, curve_figure
 from dashboard import components, formats, resources, state
 
@@ -22,9 +23,11 @@ with components.errors_as_messages():
     shown = [held_out] + ([live] if live is not None else [])
 
     cols = st.columns(4)
-    cols[0].metric("Held-out accuracy", f"{held_out.accuracy:.1%}", f"{held_out.rows:,} rows", delta_color="off")
+    cols[0].metric(
+        "Held-out accuracy", f"{held_out.accuracy:.1%}", f"{held_out.rows:,} rows", delta_color="off", delta_arrow="off"
+    )
     if live is None:
-        cols[1].metric("Live accuracy", "—", "no labelled requests yet", delta_color="off")
+        cols[1].metric("Live accuracy", "—", "no labelled requests yet", delta_color="off", delta_arrow="off")
     else:
         cols[1].metric(
             "Live accuracy",
@@ -33,13 +36,11 @@ with components.errors_as_messages():
             delta_color="off",
             delta_arrow="off",
         )
-    auc = held_out.areas["roc_auc"].mean()
-    cols[2].metric(
-        "Held-out ROC AUC" + (" (mean over classes)" if len(held_out.areas) > 1 else ""),
-        "—" if math.isnan(auc) else f"{auc:.3f}",
-    )
-    live_auc = live.areas["roc_auc"].mean() if live is not None and len(live.areas) else math.nan
-    cols[3].metric("Live ROC AUC", "—" if math.isnan(live_auc) else f"{live_auc:.3f}")
+    multiclass = len(held_out.per_class) > 2
+    suffix = " (micro-average)" if multiclass else ""
+    auc, live_auc = headline_auc(held_out), headline_auc(live) if live is not None else math.nan
+    cols[2].metric("Held-out ROC AUC" + suffix, "—" if math.isnan(auc) else f"{auc:.3f}")
+    cols[3].metric("Live ROC AUC" + suffix, "—" if math.isnan(live_auc) else f"{live_auc:.3f}")
     if live is None:
         st.caption(
             f"Live figures appear once requests served by v{version} get labels: POST /v1/feedback with the "
@@ -53,23 +54,19 @@ with components.errors_as_messages():
         right.plotly_chart(confusion_figure(live), width="stretch", key="confusion-live")
 
     st.subheader("Curves")
-    many = len(held_out.areas) > 3
-    if many:
-        st.caption(f"One curve per class ({len(held_out.areas)} classes), each class against the rest.")
+    if multiclass:
+        st.caption(
+            f"{len(held_out.per_class)} classes: the curves pool every class against the rest (micro-average); "
+            "each class's own ROC AUC is in the table below."
+        )
     a, b, c = st.columns(3)
     a.plotly_chart(curve_figure(shown, "roc"), width="stretch", key="roc")
     b.plotly_chart(curve_figure(shown, "pr"), width="stretch", key="pr")
     c.plotly_chart(calibration_figure(shown), width="stretch", key="calibration")
 
     st.subheader("Per class")
-    table = held_out.per_class.rename(columns={k: f"{k} (held-out)" for k in ("precision", "recall", "f1", "support")})
+    table = per_class_table(held_out)
     if live is not None:
-        live_table = live.per_class.rename(columns={k: f"{k} (live)" for k in ("precision", "recall", "f1", "support")})
-        table = table.merge(live_table, on="class")
-    formats.table(
-        table,
-        key="per-class",
-        columns=formats.metric_columns(
-            [col for col in table.columns if col.split(" ")[0] in ("precision", "recall", "f1")]
-        ),
-    )
+        table = table.merge(per_class_table(live), on="class", how="left")
+    scores = [col for col in table.columns if col.split(" ")[0] in ("precision", "recall", "f1", "roc_auc")]
+    formats.table(table, key="per-class", columns=formats.metric_columns(scores))

@@ -26,6 +26,7 @@ from core.store.db import Store
 from core.store.log_reads import labelled_probabilities
 
 CALIBRATION_BINS = 10
+MICRO = "micro-average"
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,11 @@ class Evaluation:
         source: ``held-out`` or ``live``.
         confusion: counts, rows = true class, columns = predicted class (display names).
         per_class: ``class, precision, recall, f1, support`` per class.
-        curves: ``kind (roc|pr), class, x, y`` — one curve per class (the positive class only for
-            a binary model); ROC: false vs true positive rate, PR: recall vs precision.
-        areas: ``class, roc_auc, average_precision``.
+        curves: ``kind (roc|pr), class, x, y`` — the positive class's curve for a binary model, the
+            micro-average over every class (one-vs-rest) otherwise; ROC: false vs true positive
+            rate, PR: recall vs precision.
+        areas: ``class, roc_auc, average_precision`` per class (the positive class only for a
+            binary model), plus a ``micro-average`` row for a multiclass one.
         calibration: ``predicted, observed, count`` per confidence bin (the positive class for a
             binary model, the top class otherwise).
     """
@@ -83,23 +86,33 @@ def evaluate(truth: list[Any], proba: np.ndarray, classes: list[Any], names: lis
     per_class = pd.DataFrame(
         {"class": names, "precision": precision, "recall": recall, "f1": f1, "support": confusion.sum(axis=1)}
     )
-    curves, areas = [], []
-    for c in [1] if k == 2 else range(k):
-        positive = (true_k == c).astype(int)
-        if positive.min() == positive.max():  # one class only: no curve
-            areas.append({"class": names[c], "roc_auc": np.nan, "average_precision": np.nan})
-            continue
-        fpr, tpr, _ = roc_curve(positive, proba[:, c])
-        prec, rec, _ = precision_recall_curve(positive, proba[:, c])
-        curves += [{"kind": "roc", "class": names[c], "x": x, "y": y} for x, y in zip(fpr, tpr, strict=True)]
-        curves += [{"kind": "pr", "class": names[c], "x": x, "y": y} for x, y in zip(rec, prec, strict=True)]
+    curves: list[dict[str, Any]] = []
+    areas: list[dict[str, Any]] = []
+
+    def add(label: str, positive: np.ndarray, score: np.ndarray, draw: bool) -> None:
+        if positive.min() == positive.max():  # one class only: no curve, no area
+            areas.append({"class": label, "roc_auc": np.nan, "average_precision": np.nan})
+            return
+        fpr, tpr, _ = roc_curve(positive, score)
+        prec, rec, _ = precision_recall_curve(positive, score)
+        if draw:
+            curves.extend({"kind": "roc", "class": label, "x": x, "y": y} for x, y in zip(fpr, tpr, strict=True))
+            curves.extend({"kind": "pr", "class": label, "x": x, "y": y} for x, y in zip(rec, prec, strict=True))
         areas.append(
             {
-                "class": names[c],
+                "class": label,
                 "roc_auc": float(auc(fpr, tpr)),
-                "average_precision": float(average_precision_score(positive, proba[:, c])),
+                "average_precision": float(average_precision_score(positive, score)),
             }
         )
+
+    if k == 2:
+        add(names[1], (true_k == 1).astype(int), proba[:, 1], draw=True)
+    else:
+        for c in range(k):
+            add(names[c], (true_k == c).astype(int), proba[:, c], draw=False)
+        onehot = np.eye(k, dtype=int)[true_k]
+        add(MICRO, onehot.ravel(), proba.ravel(), draw=True)
     return Evaluation(
         source=source,
         rows=len(true_k),
@@ -163,3 +176,18 @@ def _names(handle: ModelHandle) -> list[str]:
     if len(handle.class_names) == len(handle.classes):
         return list(handle.class_names)
     return [str(c) for c in handle.classes]
+
+
+def headline_auc(evaluation: Evaluation) -> float:
+    """The ROC AUC to headline: the positive class's (binary) or the micro-average (multiclass)."""
+    areas = evaluation.areas.set_index("class")["roc_auc"]
+    if MICRO in areas.index:
+        return float(areas[MICRO])
+    return float(areas.iloc[0]) if len(areas) else float("nan")
+
+
+def per_class_table(evaluation: Evaluation) -> pd.DataFrame:
+    """Precision, recall, F1, support and (one-vs-rest) ROC AUC per class, columns suffixed by the source."""
+    areas = evaluation.areas[evaluation.areas["class"] != MICRO][["class", "roc_auc"]]
+    table = evaluation.per_class.merge(areas, on="class", how="left")
+    return table.rename(columns={c: f"{c} ({evaluation.source})" for c in table.columns if c != "class"})

@@ -66,8 +66,8 @@ def curve_figure(evaluations: list[Evaluation], kind: str) -> go.Figure:
         xaxis={"title": "false positive rate" if kind == "roc" else "recall", "range": [0, 1]},
         yaxis={"title": "true positive rate" if kind == "roc" else "precision", "range": [0, 1.02]},
         margin=MARGIN,
-        height=340,
-        legend={"orientation": "h", "yanchor": "top", "y": -0.2},
+        height=360,
+        legend=_inside("right" if kind == "roc" else "left", "bottom") if len(fig.data) <= 5 else _beside(),
     )
     return fig
 
@@ -96,7 +96,24 @@ def calibration_figure(evaluations: list[Evaluation]) -> go.Figure:
         xaxis={"title": "mean predicted probability" + ("" if binary else " (top class)"), "range": [0, 1]},
         yaxis={"title": "observed frequency" if binary else "accuracy", "range": [0, 1.02]},
         margin=MARGIN,
-        height=340,
-        legend={"orientation": "h", "yanchor": "top", "y": -0.2},
+        height=360,
+        legend=_inside("left", "top"),
     )
     return fig
+
+
+def _inside(x: str, y: str) -> dict:
+    """A legend inside the plot's emptiest corner (below it, it ran into the axis title)."""
+    return {
+        "xanchor": x,
+        "x": 0.98 if x == "right" else 0.02,
+        "yanchor": y,
+        "y": 0.02 if y == "bottom" else 0.98,
+        "bgcolor": "rgba(255,255,255,0.8)",
+        "font": {"size": 11},
+    }
+
+
+def _beside() -> dict:
+    """A legend right of the plot, for one curve per class of a many-class model."""
+    return {"xanchor": "left", "x": 1.02, "yanchor": "top", "y": 1, "font": {"size": 10}}

@@ -50,7 +50,11 @@ def test_multiclass_calibration_is_confidence_against_accuracy() -> None:
     top = cal[cal["predicted"] > 0.85].iloc[0]
     assert top["observed"] == 1.0 and top["count"] == 2  # the two 0.9 answers were right
     ev = evaluate(["a", "b", "c", "c"], proba, ["a", "b", "c"], ["a", "b", "c"], "held-out")
-    assert len(ev.areas) == 3 and ev.accuracy == 0.75
+    assert ev.accuracy == 0.75 and list(ev.areas["class"]) == ["a", "b", "c", "micro-average"]
+    onehot = np.eye(3)[truth]
+    micro = ev.areas.set_index("class").loc["micro-average"]
+    assert micro["roc_auc"] == pytest.approx(roc_auc_score(onehot, proba, average="micro"))
+    assert set(ev.curves["class"]) == {"micro-average"}  # one curve per source, not one per class
 
 
 def test_nothing_to_evaluate_is_a_clear_error() -> None:
