@@ -57,7 +57,7 @@ def curve_figure(evaluations: list[Evaluation], kind: str) -> go.Figure:
                 mode="lines",
                 name=name,
                 line={"dash": style.get("dash")},
-                line_color=style.get("color") if len(areas) == 1 else None,
+                line_color=style.get("color"),
             )
     if kind == "roc":
         fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance", line={"dash": "dash", "color": "#9e9e9e"})
