@@ -215,7 +215,15 @@ def split_since(model: str) -> datetime | None:
 
 def outcomes(model: str, since: datetime | None = None) -> pd.DataFrame:
     """Served requests of ``model`` joined with their feedback (cached for a few seconds)."""
-    return _outcomes(settings().db_url, model, since)
+    return _outcomes(settings().db_url, model, _cache_step(since))
+
+
+def _cache_step(since: datetime | None, step_s: int = 10) -> datetime | None:
+    """``since`` floored to ``step_s`` seconds: a window "the last hour" computed from ``now()`` on
+    every rerun was a new cache key each time, so nothing was ever read from the cache."""
+    if since is None:
+        return None
+    return datetime.fromtimestamp(since.timestamp() // step_s * step_s, tz=since.tzinfo)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -241,7 +249,7 @@ def _served_inputs(db_url: str, model: str, since: datetime | None) -> pd.DataFr
 
 def served_inputs(model: str, since: datetime | None = None) -> pd.DataFrame:
     """Tabular inputs served for ``model`` (cached for a few seconds)."""
-    return _served_inputs(settings().db_url, model, since)
+    return _served_inputs(settings().db_url, model, _cache_step(since))
 
 
 def list_tabular_models() -> list[ModelSummary]:
