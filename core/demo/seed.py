@@ -12,6 +12,7 @@ from typing import Any
 
 from core import names
 from core.config import Settings
+from core.demo.augment import augmented
 from core.demo.datasets import (
     BREAST_CANCER_CLASS_NAMES,
     DIGITS_SIZE,
@@ -27,11 +28,13 @@ from core.flavors import keras_model
 from core.flavors.keras_model import InputSpec
 from core.registry.facade import Registry
 from core.registry.registration import configure_mlflow, log_frames, log_sklearn_version, tag_version
+from core.runtime.images import preprocess
 
 log = logging.getLogger(__name__)
 
 BREAST_CANCER_VERSIONS = 3
 DIGITS_VERSIONS = 2
+AUGMENTED_COPIES = 3  # photo/MNIST-style pictures per training digit, beside the scan itself
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,8 @@ def _seed_breast_cancer(experiment_id: str, registry: Registry) -> list[int]:
 def _seed_digits(experiment_id: str, registry: Registry) -> list[int]:
     import keras
     import mlflow
+    import numpy as np
+    from PIL import Image
 
     X_train, X_test, y_train, y_test = digits_images()
     spec = InputSpec(
@@ -192,15 +197,24 @@ def _seed_digits(experiment_id: str, registry: Registry) -> list[int]:
         width=DIGITS_SIZE,
         channels=1,
         scale=255.0,
-        invert=True,
-        center=False,  # the training images are not re-centred; centring here would skew serving
+        invert=True,  # the reference frames hold bright-on-black digits; uploads are dark-on-light
         class_names=[str(d) for d in range(10)],
+        normalize=True,  # photos and scans, either polarity: see core.runtime.images.normalise_digit
+        fill=0.8,
     )
-    x_train = (X_train.astype("float32") / spec.scale)[..., None]
-    x_test = (X_test.astype("float32") / spec.scale)[..., None]
+    # Trained on what it will be served: every training digit as a scan, a photo and an MNIST-style
+    # picture, each through the service's own preprocessing.
+    uploads, y_aug = augmented(X_train, y_train, copies=AUGMENTED_COPIES, seed=SEED)
+    x_train = np.stack([preprocess(picture, spec) for picture in uploads])
+    x_test = np.stack([preprocess(Image.fromarray(255 - digit), spec) for digit in X_test])
     configs = [
         ("cnn-small", "One 8-filter convolution, 1 epoch: quick and rough.", (8,), 1),
-        ("cnn", "Two convolutions (16, 32 filters), 8 epochs.", (16, 32), 8),
+        (
+            "cnn",
+            f"Two convolutions (16, 32 filters), 6 epochs on {AUGMENTED_COPIES + 1} pictures per digit.",
+            (16, 32),
+            6,
+        ),
     ]
     created = []
     for kind, description, filters, epochs in configs:
@@ -216,7 +230,7 @@ def _seed_digits(experiment_id: str, registry: Registry) -> list[int]:
         model = keras.Sequential(layers, name=f"digits_{kind.replace('-', '_')}")
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         with mlflow.start_run(experiment_id=experiment_id, run_name=f"{names.DIGITS}-{kind}"):
-            model.fit(x_train, y_train, epochs=epochs, batch_size=64, verbose=0)
+            model.fit(x_train, y_aug, epochs=epochs, batch_size=64, verbose=0)
             _, accuracy = model.evaluate(x_test, y_test, verbose=0)
             mlflow.log_params({"filters": ",".join(map(str, filters)), "epochs": epochs, "batch_size": 64})
             mlflow.log_metrics({"accuracy": float(accuracy)})

@@ -26,6 +26,11 @@ class InputSpec:
         invert: Invert the grayscale image first (dark ink on light paper -> light on dark).
         center: Centre the content by its bounding box before resizing (digit-style models).
         class_names: Label of each output unit, in order.
+        normalize: Digit-style normalisation (:func:`core.runtime.images.normalise_digit`): lighting
+            and paper removed, polarity detected (``invert`` is then ignored), the ink cropped,
+            centred by mass and scaled so its longer side fills ``fill`` of the frame — bright ink
+            on black, the way the model was trained. Photos and white-on-black scans alike.
+        fill: Share of the frame the ink's longer side fills after ``normalize``.
     """
 
     height: int
@@ -35,6 +40,8 @@ class InputSpec:
     invert: bool = False
     center: bool = False
     class_names: list[str] = field(default_factory=list)
+    normalize: bool = False
+    fill: float = 0.8
 
     def to_json(self) -> str:
         """The spec as JSON text."""
