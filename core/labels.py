@@ -69,26 +69,40 @@ def as_label_of(reference: Any, value: Any) -> Any:
     return value
 
 
-def as_classes(labels: Sequence[Any], classes: Sequence[Any]) -> list[Any]:
+def as_classes(
+    labels: Sequence[Any], classes: Sequence[Any], names: Sequence[str] = (), what: str = "labels"
+) -> list[Any]:
     """``labels`` as class values of the model (``1``, ``1.0`` and ``"1"`` all name class ``1``).
+
+    A class's display name (``names``, in ``classes`` order: ``"benign"`` for ``1``) names it too.
+    A boolean names a class only of a boolean model (``True`` is not class ``1``).
 
     Raises:
         InvalidInputError: a label that is not one of ``classes`` (the message lists them).
     """
     by_text = {str(plain(c)): plain(c) for c in classes}
+    by_name = {str(n): plain(c) for c, n in zip(classes, names, strict=False) if str(n) not in by_text}
+    reference = next(iter(by_text.values()), None)
     found: list[Any] = []
     unknown: set[str] = set()
     for value in labels:
-        reference = next(iter(by_text.values()), None)
-        converted = as_label_of(reference, value)
-        key = str(plain(converted))
-        if key in by_text and value is not None:
+        value = plain(value)
+        if isinstance(value, bool) and not isinstance(reference, bool):
+            unknown.add(repr(value))
+            continue
+        key = str(plain(as_label_of(reference, value)))
+        if value is not None and key in by_text:
             found.append(by_text[key])
+        elif isinstance(value, str) and value in by_name:
+            found.append(by_name[value])
         else:
-            unknown.add(repr(plain(value)))
+            unknown.add(repr(value))
     if unknown:
         shown = ", ".join(sorted(unknown)[:5])
-        raise InvalidInputError(f"labels: {shown} not a class of the model; its classes are {list(by_text.values())}")
+        named = f" ({', '.join(by_name)})" if by_name else ""
+        raise InvalidInputError(
+            f"{what}: {shown} not a class of the model; its classes are {list(by_text.values())}{named}"
+        )
     return found
 
 

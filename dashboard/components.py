@@ -63,7 +63,13 @@ def model_picker(models: list[ModelSummary]) -> str:
 
 
 def flash() -> None:
-    """Show (once) the message a previous run left before ``st.rerun`` (see :func:`leave_message`)."""
+    """Show (once) the message a previous run left before ``st.rerun`` (see :func:`leave_message`).
+
+    Also empties the text fields a previous run asked to clear: a widget's value can only be reset
+    before the widget is drawn, so the clearing waits for this run's start.
+    """
+    for key in st.session_state.pop(state.CLEAR_FIELDS, ()):
+        st.session_state[key] = ""
     message = st.session_state.pop(state.FLASH, None)
     if not message:
         return
@@ -257,8 +263,8 @@ def confirm_promotion(
         yes, no = st.columns(2)
         if yes.button(f"Confirm: promote v{version}", type="primary", key=f"{key}-confirm-button"):
             assert user is not None
-            for widget in (pending_key, *clear):
-                st.session_state.pop(widget, None)  # the next move starts afresh (an empty reason)
+            st.session_state.pop(pending_key, None)
+            st.session_state[state.CLEAR_FIELDS] = tuple(clear)  # the next move starts afresh (an empty reason)
             st.session_state[state.FLASH] = actions.promote(model.name, version, alias, actor=user, reason=reason)
             st.rerun()
         if no.button("Cancel", key=f"{key}-cancel"):

@@ -94,7 +94,10 @@ def table(
     ``columns`` adds or overrides column configurations (e.g. a link column).
     """
     config = {**column_config(frame), **(columns or {})}
-    container.dataframe(displayed(frame), hide_index=True, width="stretch", key=key, column_config=config)
+    # a column given its own format keeps its values (a percent scaling would show 94.4056)
+    shown = displayed(frame.drop(columns=list(columns or {}), errors="ignore"))
+    shown = pd.concat([shown, frame[[c for c in frame.columns if c in (columns or {})]]], axis=1)[list(frame.columns)]
+    container.dataframe(shown, hide_index=True, width="stretch", key=key, column_config=config)
 
 
 def moment(at: datetime | None) -> str:

@@ -97,7 +97,15 @@ with components.errors_as_messages():
     formats.table(report.ranked_features(), key="drift-features")
 
     reference = resources.reference_frame(resources.settings().tracking_uri, name, version)
-    feature = st.selectbox("Feature", report.ranked_features()["column"].tolist(), key=state.DRIFT_FEATURE)
+    # Options in the detector's fixed order (the most drifted one preselected): options that re-rank
+    # with the data let the box show one feature while the charts drew another.
+    most_drifted = report.ranked_features()["column"].iloc[0]
+    feature = st.selectbox(
+        "Feature",
+        detector.columns_,
+        index=detector.columns_.index(most_drifted),
+        key=state.scoped(state.DRIFT_FEATURE, name, version, source),
+    )
     left, right = st.columns(2)
     figures = [distribution_figure(reference[feature], current[feature], feature)]
     left.plotly_chart(figures[0], width="stretch")

@@ -122,6 +122,10 @@ with components.errors_as_messages():
                     st.stop()
                 logged = logged_request(resources.registry().store, request_id, model=model.name)
                 st.caption(f"Served by v{logged.version} ({logged.arm}); {len(logged.rows)} row(s) in the request.")
+                if logged.version not in chosen:  # explain the answer that was given, beside the chosen version
+                    explainers[logged.version] = resources.explainer(uri, model.name, logged.version)
+                    label[logged.version] = components.version_label(logged.version, model.aliases) + " (served it)"
+                    chosen.insert(0, logged.version)
                 pick = 0
                 if len(logged.rows) > 1:
                     pick = st.number_input(

@@ -331,15 +331,26 @@ def _decide(
         f"(95% CI {_points(diff.low, unit=False)} to {_points(diff.high)}), sequential p = {seq_p:.3f}. "
     )
     effect = f"{min_effect * 100:.0f}-point difference"
-    if more == 0:
+    if more == 0 and -min_effect < diff.low and diff.high < min_effect:
         plan = (
-            f"Both arms have the ≈{needed:,} labels each needed to detect a {effect}, and none that large is "
-            "visible: the versions are probably closer than that. Stop here, or keep going to detect a smaller one."
+            f"Both arms have the ≈{needed:,} labels each planned to detect a {effect}, and the interval lies "
+            f"within ±{min_effect * 100:.0f} points: the versions are probably closer than that. Stop here, or "
+            "keep going to detect a smaller difference."
+        )
+    elif more == 0:
+        plan = (
+            f"Both arms have the ≈{needed:,} labels each planned for a {effect}, but the interval still allows "
+            "one that large: keep collecting until the sequential test decides."
         )
     else:
         plan = (
             f"About {more:,} more labels are needed to detect a {effect} "
             f"(≈{needed:,} per arm; the challenger gets {share_b:.0%} of the traffic)."
+        )
+    if diff.p_value < alpha:
+        plan += (
+            f" (The fixed-sample z-test's p = {diff.p_value:.3f} would call it, but that test is only valid at a "
+            "sample size fixed in advance; watched as it runs, it calls too many.)"
         )
     return "unknown", so_far + plan, more
 

@@ -109,7 +109,7 @@ class ServiceState:
         handle = same[0] if same else (arms[names.CHAMPION].handle if names.CHAMPION in arms else None)
         if handle is None or not handle.classes:
             return label
-        return as_classes([label], handle.classes)[0]
+        return as_classes([label], handle.classes, handle.class_names, what="label")[0]
 
     async def learner(self, name: str) -> OnlineLearner:
         """The online candidate of a served tabular model (built off the event loop on first use)."""

@@ -43,7 +43,11 @@ def test_partial_fit_learns_and_metrics_are_right() -> None:
 
 
 def test_labels_are_checked_against_the_classes() -> None:
-    assert as_classes(["1", 0, 1.0, True], [0, 1]) == [1, 0, 1, 1]
+    assert as_classes(["1", 0, 1.0], [0, 1]) == [1, 0, 1]
+    assert as_classes(["benign", "malignant"], [0, 1], ["malignant", "benign"]) == [1, 0]
+    assert as_classes([True, 0], [False, True]) == [True, False]
+    with pytest.raises(InvalidInputError, match="True not a class"):
+        as_classes([True], [0, 1])
     assert as_classes(["yes", "no"], ["no", "yes"]) == ["yes", "no"]
     with pytest.raises(InvalidInputError, match=r"'x', 2 not a class of the model; its classes are \[0, 1\]"):
         as_classes([0, 2, "x"], [0, 1])

@@ -55,3 +55,21 @@ def test_shares_show_as_percent_with_one_decimal() -> None:
     shown = displayed(pd.DataFrame({"drift_share": [0.8333333, 0.05], "rows": [3, 4]}))
     assert shown["drift_share"].round(4).tolist() == [83.3333, 5.0] and shown["rows"].tolist() == [3, 4]
     assert number_format("drift_share") == "%.1f%%"
+
+
+def test_a_column_with_its_own_format_is_not_scaled() -> None:
+    """The Registry's accuracy column (own format %.4f) showed 94.4056."""
+    from streamlit.testing.v1 import AppTest
+
+    def page() -> None:
+        import pandas as pd
+
+        from dashboard import formats
+
+        frame = pd.DataFrame({"version": [3], "accuracy": [0.944056], "drift_share": [0.25]})
+        formats.table(frame, key="t", columns=formats.metric_columns(["accuracy"]))
+
+    at = AppTest.from_function(page).run()
+    shown = at.dataframe[0].value
+    assert shown["accuracy"].iloc[0] == 0.944056 and shown["drift_share"].iloc[0] == 25.0
+    assert list(shown.columns) == ["version", "accuracy", "drift_share"]

@@ -95,6 +95,11 @@ def test_registry_promote_moves_the_chosen_alias(bc_home: Settings) -> None:
     assert int(client.get_model_version_by_alias(names.BREAST_CANCER, names.CHALLENGER).version) == 1
     assert at.text_input(key=state.scoped(state.PROMOTE_REASON, names.BREAST_CANCER)).value == ""
     assert Registry.from_settings(bc_home).history(names.BREAST_CANCER, limit=1)[0].reason == "try v1"
+    # the next move, reason untouched, must not record the last one's reason again
+    at.selectbox(key=state.scoped(state.PROMOTE_VERSION, names.BREAST_CANCER)).select(2)
+    at.button(key="promote").click().run()
+    at.button(key="promote-confirm-button").click().run()
+    assert Registry.from_settings(bc_home).history(names.BREAST_CANCER, limit=1)[0].reason == ""
 
 
 def test_registry_promote_cancel_changes_nothing(bc_home: Settings) -> None:

@@ -271,6 +271,10 @@ def test_feedback_outside_the_models_classes_is_refused_and_not_stored(app: InPr
     for label, needle in (("maybe", "'maybe' not a class"), (2, "2 not a class"), (None, "None not a class")):
         r = c.post("/v1/feedback", json={"request_id": tabular, "label": label})
         assert r.status_code == 422 and needle in r.json()["detail"] and "[0, 1]" in r.json()["detail"], r.text
+    refused = c.post("/v1/feedback", json={"request_id": tabular, "label": True})  # not class 1 of an int model
+    assert refused.status_code == 422 and refused.json()["detail"].startswith("label: True not a class")
+    assert "(malignant, benign)" in refused.json()["detail"]
+    assert c.post("/v1/feedback", json={"request_id": tabular, "label": "benign"}).status_code == 200  # by name
     assert c.post("/v1/feedback", json={"request_id": tabular, "label": "1"}).status_code == 200
     assert c.post("/v1/feedback", json={"request_id": image["request_id"], "label": 3}).status_code == 200
     assert c.post("/v1/feedback", json={"request_id": image["request_id"], "label": 12}).status_code == 422
