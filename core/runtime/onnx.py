@@ -69,7 +69,10 @@ def load_verified(tracking_uri: str, model_name: str, version: int, tags: dict[s
         return None, f"ONNX serving disabled ({names.ENV_ONNX}=0)"
     status = tags.get(TAG_STATUS)
     if status is None:
-        return None, f"no ONNX build; run `python -m core compile --model {model_name} --version {version}`"
+        return None, (
+            f"no ONNX build; run `python -m core compile --model {model_name} --version {version}`, "
+            "then POST /v1/admin/reload"
+        )
     if status != "passed":
         return None, f"ONNX build {status}: {tags.get(TAG_REASON, '')}"
     min_agreement, max_diff = thresholds()

@@ -23,10 +23,13 @@ from core.errors import ModelNotFoundError, ModelOpsError
 from core.registry.facade import Registry
 from core.registry.types import ModelSummary
 from core.runtime.handles import ModelHandle, load_handle
+from core.runtime.tflite import TAG_PREFIX as TFLITE_TAG_PREFIX
 from core.serving.batching import MicroBatcher
 from core.serving.config import ServiceConfig
 from core.serving.metrics import ServiceMetrics
 from core.store.traffic import TrafficConfig, load_traffic
+
+ONNX_TAG_PREFIX = "modelops.onnx."
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +161,11 @@ class HandleCache(Generic[K, V]):
                     dropped.append(self._entries.pop(key))
             return dropped
 
+    def pop(self, key: K) -> V | None:
+        """Forget ``key``; returns its entry (``None`` if it was not cached)."""
+        with self._lock:
+            return self._entries.pop(key, None)
+
     def keys(self) -> list[K]:
         """The cached keys, least recently used first."""
         with self._lock:
@@ -180,6 +188,7 @@ class ModelManager:
         self.registry = Registry.from_settings(settings)
         self.models: dict[str, ServedModel] = {}
         self._handles: HandleCache[tuple[str, int], Arm] = HandleCache(config.max_loaded_versions)
+        self._loaded_builds: dict[tuple[str, int], dict[str, str]] = {}
         self._sync_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="predict")
         self._stop = threading.Event()
@@ -204,8 +213,13 @@ class ModelManager:
         return bool(self.models) and all(names.CHAMPION in m.arms for m in self.models.values() if m.wanted)
 
     # -- following the registry -----------------------------------------------------------
-    def sync(self) -> ServedModels:
-        """Read aliases and traffic now, load what changed, swap it in; returns the state."""
+    def sync(self, rebuild: bool = False) -> ServedModels:
+        """Read aliases and traffic now, load what changed, swap it in; returns the state.
+
+        ``rebuild`` (``POST /v1/admin/reload``) also reloads a served version whose compiled builds
+        changed since it was loaded (``python -m core compile`` or a TFLite export ran meanwhile),
+        so the faster runtime is taken without a restart.
+        """
         with self._sync_lock:
             try:
                 summaries = self.registry.list_models()
@@ -222,12 +236,16 @@ class ModelManager:
                 for alias, version in served.wanted.items():
                     current = served.arms.get(alias)
                     if current is not None and current.version == version:
-                        continue
+                        if not (rebuild and self._builds_changed(summary.name, version)):
+                            continue
+                        self._handles.pop((summary.name, version))  # reloaded below, with its new build
                     arm = self._arm(summary.name, alias, version, served)
                     if arm is not None:
                         served.arms[alias] = arm  # the swap: one reference assignment
                         self._publish(served)
                         self.metrics.swaps.labels(summary.name, alias).inc()
+                        if current is not None and current.version == version and current.handle is not arm.handle:
+                            current.batcher.retire()  # rebuilt: the old handle of this version goes
                 for alias in list(served.arms):
                     if alias not in served.wanted:
                         del served.arms[alias]
@@ -236,6 +254,14 @@ class ModelManager:
             self._drop_unserved()
             self.last_sync_at = time.time()
             return self.describe()
+
+    def _builds_changed(self, model: str, version: int) -> bool:
+        """True when the version's build tags (ONNX, TFLite) differ from those it was loaded with."""
+        try:
+            now = _build_tags(self.registry.get_version(model, version).tags)
+        except ModelOpsError:
+            return False
+        return now != self._loaded_builds.get((model, version), now)
 
     def _observe(self, summary: ModelSummary) -> None:
         """Record alias moves made outside ModelOps, so history and rollback see them."""
@@ -250,7 +276,9 @@ class ModelManager:
         if cached is not None:
             return Arm(alias, cached.handle, cached.batcher)
         try:
+            builds = _build_tags(self.registry.get_version(model, version).tags)
             handle = load_handle(self.settings.tracking_uri, model, version, self.config.tflite_models.get(model))
+            self._loaded_builds[(model, version)] = builds
         except Exception as exc:
             message = f"v{version} ({alias}) failed to load and was not swapped in: {exc}"
             log.warning("%s: %s", model, message)
@@ -308,3 +336,8 @@ class ModelManager:
         """Stop polling."""
         self._stop.set()
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _build_tags(tags: dict[str, str]) -> dict[str, str]:
+    """The version tags that describe its compiled builds (what a reload with ``rebuild`` compares)."""
+    return {k: v for k, v in tags.items() if k.startswith((ONNX_TAG_PREFIX, TFLITE_TAG_PREFIX))}

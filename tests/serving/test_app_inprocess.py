@@ -312,3 +312,28 @@ def test_classes_have_their_names_and_models_list_their_inputs(app: InProcess) -
     predicted = c.post(f"/v1/models/{BC}/predict", json=ROWS).json()
     assert predicted["class_names"] == ["malignant", "benign"]
     assert c.post(f"/v1/models/{BC}/explain", json=ROWS).json()["class_names"] == ["malignant", "benign"]
+
+
+def test_a_reload_takes_a_build_made_after_the_version_was_loaded(app: InProcess) -> None:
+    """`python -m core compile` then POST /v1/admin/reload kept serving the old runtime until a restart."""
+    from mlflow import MlflowClient
+
+    from core.runtime.onnx import TAG_STATUS
+
+    c = app.client
+
+    def online_runtime() -> str:
+        model = next(m for m in c.get("/v1/models").json()["models"] if m["name"] == ONLINE)
+        return model["arms"]["champion"]["runtime"]
+
+    assert online_runtime() == "onnxruntime"
+    client = MlflowClient(app.settings.tracking_uri, app.settings.tracking_uri)
+    client.set_model_version_tag(ONLINE, "1", TAG_STATUS, "failed")  # the build record changes
+    app.service.manager.sync()  # an ordinary poll does not reload a version it serves
+    assert online_runtime() == "onnxruntime"
+    assert c.post("/v1/admin/reload", headers=AUTH).status_code == 200
+    assert online_runtime() == "sklearn"
+    client.set_model_version_tag(ONLINE, "1", TAG_STATUS, "passed")
+    c.post("/v1/admin/reload", headers=AUTH).raise_for_status()
+    assert online_runtime() == "onnxruntime"
+    assert c.post(f"/v1/models/{ONLINE}/predict", json=ROWS).status_code == 200

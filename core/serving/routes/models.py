@@ -58,4 +58,4 @@ async def put_traffic(name: str, body: TrafficRequest, service: Service) -> Serv
     dependencies=[REQUIRE_TOKEN],
 )
 async def reload(service: Service) -> ServedModels:
-    return await asyncio.to_thread(service.manager.sync)
+    return await asyncio.to_thread(service.manager.sync, True)
