@@ -26,7 +26,7 @@ from core.api.client import ServiceClient, ServiceStatus
 from core.config import Settings
 from core.errors import ModelOpsError, NoEarlierChampionError
 from core.registry.facade import Registry
-from core.registry.reference import class_name_map
+from core.registry.reference import class_name_map, version_flavor
 from core.registry.types import ModelSummary, VersionComparison, VersionInfo
 from core.runtime.handles import ModelHandle, load_handle
 from core.runtime.tflite import BuildReport, stored_build
@@ -258,7 +258,16 @@ def list_tabular_models() -> list[ModelSummary]:
 
 
 def _champion_flavor(model: ModelSummary) -> str | None:
-    return _champion_tag(model, names.TAG_FLAVOR)
+    """The champion's flavor: the ModelOps tag, else read from its MLmodel (a model registered elsewhere)."""
+    tagged = _champion_tag(model, names.TAG_FLAVOR)
+    if tagged is not None or model.champion is None:
+        return tagged
+    return _mlmodel_flavor(settings().tracking_uri, model.name, model.champion)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _mlmodel_flavor(tracking_uri: str, model: str, version: int) -> str | None:
+    return version_flavor(tracking_uri, model, version)
 
 
 @st.cache_resource(show_spinner="Fitting the image drift detector on the reference images…", max_entries=4)

@@ -26,7 +26,9 @@ def load_version_frame(registry: Registry, model: str, version: int, which: str 
         local = download_artifacts(run_id=info.run_id, artifact_path=path, tracking_uri=registry.tracking_uri)
     except Exception:
         raise InvalidInputError(
-            f"version {version} of {model!r} has no {which} data ({path}); register it with its reference data"
+            f"version {version} of {model!r} has no {which} data: log a Parquet file of the feature columns plus "
+            f"a {names.TARGET!r} column with the version's run, as {path} "
+            f"(mlflow.log_artifact('{which}.parquet', artifact_path='{names.REFERENCE_DIR}'))"
         ) from None
     return pd.read_parquet(local)
 
@@ -70,3 +72,28 @@ def stored_class_names(tracking_uri: str, model: str, version: int, classes: lis
     tags = MlflowClient(tracking_uri, tracking_uri).get_model_version(model, str(version)).tags or {}
     named = class_name_map(tags)
     return [named.get(str(c), str(c)) for c in classes]
+
+
+def version_flavor(tracking_uri: str, model: str, version: int) -> str | None:
+    """``sklearn``, ``keras`` or another MLflow flavor name, read from the version's MLmodel file.
+
+    For versions ModelOps did not register (they have no ``modelops.flavor`` tag). ``None`` when
+    the MLmodel file cannot be read.
+    """
+    from pathlib import Path
+
+    import mlflow.artifacts
+    import yaml
+
+    try:
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{model}/{version}/MLmodel", tracking_uri=tracking_uri
+        )
+        flavors = (yaml.safe_load(Path(local).read_text()) or {}).get("flavors") or {}
+    except Exception:
+        return None
+    if "sklearn" in flavors:
+        return "sklearn"
+    if "tensorflow" in flavors or "keras" in flavors:
+        return "keras"
+    return next((f for f in flavors if f != "python_function"), "python_function" if flavors else None)

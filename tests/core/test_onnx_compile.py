@@ -100,6 +100,11 @@ def test_a_version_without_reference_data_is_verified_on_its_input_example(bc_ho
             registered_model_name="bare",
         )
     registry = Registry.from_settings(bc_home)
+    from core.registry.reference import version_flavor
+
+    # no modelops.flavor tag on a model logged elsewhere: the pages read its MLmodel to list it
+    assert version_flavor(bc_home.tracking_uri, "plain", int(info.registered_model_version)) == "sklearn"
+    assert version_flavor(bc_home.tracking_uri, "plain", 99) is None
     record = onnx_compile.compile_version(registry, "plain", int(info.registered_model_version))
     assert record.status == "passed" and record.rows == 5
     with pytest.raises(InvalidInputError, match="no reference data and no input example"):
