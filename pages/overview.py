@@ -30,8 +30,10 @@ with components.errors_as_messages():
                         st.caption(f"no {alias}")
                         continue
                     about = version.description or version.tags.get(names.TAG_KIND, "")
-                    st.markdown(f"**{alias}: v{version.version}** — {about}")
+                    st.markdown(f"**{alias}: v{version.version}**" + (f" — {about}" if about else ""))
                     shown = [m for m in HEADLINE_METRICS if m in version.metrics]
+                    if not shown:
+                        st.caption(f"no {', '.join(HEADLINE_METRICS)} logged with this version's run")
                     for metric_col, metric in zip(st.columns(max(len(shown), 1)), shown, strict=False):
                         metric_col.metric(metric, f"{version.metrics[metric]:.3f}")
             count = model.version_count
