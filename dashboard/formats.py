@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-P_VALUE = "%.2e"
+P_VALUE = "%.3g"  # 0.423 and 6.12e-05 alike: readable at both ends
 P_FLOOR = 1e-300
 P_FLOOR_HELP = "p-values below 1e-300 (too small for a float) are shown as 1.00e-300"
 MILLISECONDS = "%.1f ms"

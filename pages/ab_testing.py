@@ -57,7 +57,7 @@ with components.errors_as_messages():
         )
 
     st.subheader("Per arm")
-    st.dataframe(report.table(), hide_index=True, width="stretch", key="ab-table")
+    formats.table(report.table(), key="ab-table")
     cols = st.columns(3)
     diff = report.diff
     cols[0].metric(

@@ -179,8 +179,25 @@ class ABReport:
     cumulative: pd.DataFrame
 
     def table(self) -> pd.DataFrame:
-        """The per-arm table."""
-        return pd.DataFrame([a.__dict__ for a in self.arms])
+        """The per-arm table: the accuracy interval as one column, latencies in milliseconds."""
+        rows = []
+        for a in self.arms:
+            interval = "—" if math.isnan(a.accuracy_low) else f"{a.accuracy_low:.1%} – {a.accuracy_high:.1%}"
+            rows.append(
+                {
+                    "arm": a.arm,
+                    "version": a.version,
+                    "requests": a.requests,
+                    "labelled": a.labelled,
+                    "accuracy": a.accuracy,
+                    "95% CI": interval,
+                    "error_rate": a.error_rate,
+                    "p50 (ms)": a.latency_p50,
+                    "p95 (ms)": a.latency_p95,
+                    "p99 (ms)": a.latency_p99,
+                }
+            )
+        return pd.DataFrame(rows)
 
 
 def arm_stats(frame: pd.DataFrame, arm: str, version: int | None) -> ArmStats:

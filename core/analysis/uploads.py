@@ -27,13 +27,15 @@ def read_csv_upload(data: bytes, name: str = "the file", max_bytes: int = MAX_CS
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInputError(f"{name} is not UTF-8 text; save it as a UTF-8 CSV") from None
-    header = next(csv.reader(io.StringIO(text)), [])
+    first_line = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t", "|"), key=first_line.count)  # Excel in many locales writes ";"
+    header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
     twice = sorted({c for c in header if header.count(c) > 1})
     if twice:
         raise InvalidInputError(
             f"{name} names the column(s) {', '.join(repr(c) for c in twice)} more than once; name each column once"
         )
     try:
-        return pd.read_csv(io.StringIO(text))
+        return pd.read_csv(io.StringIO(text), sep=delimiter)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise InvalidInputError(f"{name} is not a readable CSV: {exc}") from None

@@ -8,6 +8,13 @@ from core.analysis.uploads import read_csv_upload
 from core.errors import InvalidInputError
 
 
+def test_semicolon_and_tab_separated_files_read_as_well() -> None:
+    """A semicolon CSV got 'missing 30 columns / 1 unexpected column'."""
+    for sep in (";", "\t"):
+        frame = read_csv_upload(f"a{sep}b\n1,5{sep}x\n".replace(",", ".").encode())
+        assert list(frame.columns) == ["a", "b"] and frame["a"].tolist() == [1.5]
+
+
 def test_a_csv_with_a_bom_reads_with_its_header() -> None:
     frame = read_csv_upload("\ufeffa,b\n1,x\n2,y\n".encode())
     assert list(frame.columns) == ["a", "b"] and frame["a"].tolist() == [1, 2]

@@ -251,3 +251,12 @@ def test_a_threshold_applies_to_the_chosen_test_only() -> None:
     features = det.compare(_frame(2000, seed=3)).features.set_index("column")
     assert features.loc["a", "test"] == "psi" and features.loc["a", "threshold"] == 0.2  # auto keeps its defaults
     assert features.loc["colour", "threshold"] == 0.5
+
+
+def test_windows_and_slices_use_the_summarys_test() -> None:
+    """The summary used PSI (≥ 1,000 rows) while its segments used KS and flagged what it did not."""
+    det = DriftDetector().fit(_frame(3000))
+    assert det.pinned(5000).numeric_test == "psi" and det.pinned(200).numeric_test == "ks"
+    assert det.pinned(5000).state_ is det.state_ and det.numeric_test == "auto"  # a view, not a refit
+    explicit = DriftDetector(numeric_test="wasserstein").fit(_frame(300))
+    assert explicit.pinned(5000) is explicit
