@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from core.errors import ServiceUnreachableError
 from core.store.db import AliasMove
+from core.store.events import record_event
 from dashboard import resources
 
 
@@ -44,3 +45,18 @@ def push_to_service(model: str, alias: str, version: int) -> str:
         return f"Live on the prediction service: {model} {alias} serves v{version}."
     error = info.last_error if info else None
     return f"The service did not swap in v{version}" + (f": {error}" if error else ".")
+
+
+def record_online_promotion(model: str, previous: int | None, version: int, *, actor: str) -> None:
+    """Put a promotion made on the Online learning page into the model's online-learning timeline."""
+    record_event(
+        resources.registry().store,
+        model,
+        "promoted",
+        parent_version=previous,
+        new_version=version,
+        champion_version=version,
+        reason="promoted from the Online learning page",
+        actor=actor,
+    )
+    resources.online_changed()

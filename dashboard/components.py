@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -235,12 +235,14 @@ def confirm_promotion(
     clear: tuple[str, ...] = (),
     button: Any = None,
     label: str = "Promote",
+    after: Callable[[], None] | None = None,
 ) -> None:
     """A Promote button that asks first: what moves, and a warning when ``version`` is worse on held-out data.
 
     ``key`` prefixes the buttons' keys (``{key}``, ``{key}-confirm-button``, ``{key}-cancel``);
     ``warnings`` are shown beside the held-out comparison; ``clear`` names widget keys reset after the
-    move (the reason field). ``button`` is the container to draw the first button in.
+    move (the reason field). ``button`` is the container to draw the first button in; ``after``
+    runs once the move is made.
     """
     pending_key = state.scoped(state.CONFIRM_PROMOTE, model.name, key)
     if st.session_state.get(pending_key) != (version, alias):
@@ -266,6 +268,8 @@ def confirm_promotion(
             st.session_state.pop(pending_key, None)
             st.session_state[state.CLEAR_FIELDS] = tuple(clear)  # the next move starts afresh (an empty reason)
             st.session_state[state.FLASH] = actions.promote(model.name, version, alias, actor=user, reason=reason)
+            if after is not None:
+                after()
             st.rerun()
         if no.button("Cancel", key=f"{key}-cancel"):
             st.session_state.pop(pending_key, None)

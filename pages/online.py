@@ -6,7 +6,7 @@ import streamlit as st
 from core import names
 from core.errors import ServiceUnreachableError
 from core.plots.lifecycle import online_updates_figure
-from dashboard import auth, components, resources, state
+from dashboard import actions, auth, components, resources, state
 
 st.title("Online learning")
 components.flash()
@@ -44,6 +44,11 @@ with components.errors_as_messages():
                 f"{100 * (last.candidate_accuracy - last.champion_accuracy):+.2f} points",
             )
             (st.success if last.accepted else st.error)(f"Last decision ({last.event}): {last.reason}")
+            if model.champion is not None and last.champion_version != model.champion:
+                st.caption(
+                    f"That decision compared the candidate with v{last.champion_version}; the champion is now "
+                    f"v{model.champion}. Evaluate again to judge it against v{model.champion}."
+                )
         every = live.eval_every
         st.caption(
             (f"Judged every {every} rows" if every else "Judged on demand")
@@ -87,6 +92,7 @@ with components.errors_as_messages():
                 key="online-promote",
                 button=c,
                 label=f"Promote v{newest}",
+                after=lambda: actions.record_online_promotion(name, model.champion, newest, actor=user or ""),
             )
         discard = components.confirm(
             "online-reset",
