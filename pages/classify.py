@@ -6,6 +6,7 @@ from core.demo.samples import ensure_samples, sample_label
 from core.plots.explain import saliency_figure
 from core.plots.traffic import topk_figure
 from core.runtime.classify import classify_images, comparison_frame
+from core.runtime.images import normalise_digit
 from dashboard import components, resources, state
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
@@ -91,6 +92,25 @@ with components.errors_as_messages():
                 top = results[v][i].top_k(int(top_k))
                 col.markdown(f"**{label(v)}**: {top[0][0]} ({top[0][1]:.1%})")
                 col.plotly_chart(topk_figure(top), width="stretch", key=f"topk-{i}-{v}")
+            spec = handles[chosen[0]].input_spec
+            if spec is not None and spec.normalize:
+                with st.expander("How the picture became the model input"):
+                    steps = normalise_digit(r.original, spec.height, spec.width, spec.fill)
+                    shown = st.columns(4)
+                    shown[0].image(steps.gray, caption="grey levels", width=140)
+                    shown[1].image(
+                        steps.ink,
+                        caption="ink, paper and lighting removed ("
+                        + ("dark ink on light: inverted" if steps.dark_ink else "light ink on dark")
+                        + ")",
+                        width=140,
+                    )
+                    shown[2].image(steps.mask, caption="kept after Otsu's threshold, specks dropped", width=140)
+                    shown[3].image(
+                        components.input_preview(steps.model_input[..., None]),
+                        caption=f"cropped, centred by mass, {spec.width}×{spec.height}",
+                        width=140,
+                    )
     if len(good) > DETAIL_LIMIT:
         st.caption(f"Details shown for the first {DETAIL_LIMIT}; every file is in the table below.")
 

@@ -5,16 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from core.analysis.drift import (
-    AUTO_DISTANCE_ROWS,
-    LOG_COLUMNS,
-    NUMERIC_TEST_NAMES,
-    drift_by_segment,
-    drift_by_slice,
-    drift_over_time,
-    quantile_slices,
-    report_html,
-)
+from core.analysis.drift import AUTO_DISTANCE_ROWS, LOG_COLUMNS, NUMERIC_TEST_NAMES, drift_over_time, report_html
+from core.analysis.drift_slices import drift_by_segment, drift_by_slice, quantile_slices
 from core.analysis.drift_stats import CATEGORICAL_TESTS
 from core.analysis.uploads import read_csv_upload
 from core.errors import InvalidInputError

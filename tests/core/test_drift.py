@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from core.analysis.drift import DriftDetector, drift_by_segment, drift_by_slice, drift_over_time, quantile_slices
+from core.analysis.drift import DriftDetector, drift_over_time
+from core.analysis.drift_slices import drift_by_segment, drift_by_slice, quantile_slices
 from core.analysis.drift_stats import benjamini_hochberg, ks_statistic_sorted
 from core.errors import InvalidInputError
 
@@ -167,7 +168,7 @@ def test_a_quartile_is_compared_with_the_same_quartile_of_the_reference() -> Non
 
 def test_slice_labels_share_one_format_per_feature() -> None:
     """Labels mixed formats ("0.00502–0.01", "999–1.05e+03")."""
-    from core.analysis.drift import quantile_slices
+    from core.analysis.drift_slices import quantile_slices
 
     small = pd.Series(np.linspace(0.001, 0.02, 400))
     _, _, order = quantile_slices(small, small)

@@ -59,6 +59,9 @@ def test_samples_and_version_comparison(digits_home: Settings) -> None:
     headline = [m.value for m in at.markdown if m.value.startswith("**v")]
     assert any(h.startswith("**v2 (champion)**") for h in headline)
     assert any(h.startswith("**v1 (challenger)**") for h in headline)
+    # the digit pipeline, step by step, under each picture
+    steps = [e for e in at.expander if e.label == "How the picture became the model input"]
+    assert len(steps) == 4 and not at.exception
 
 
 def test_no_image_model_explains_how_to_register_one(empty_home: Settings) -> None:

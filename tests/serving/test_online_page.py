@@ -80,7 +80,7 @@ def test_online_page_evaluates_registers_and_promotes(
     assert at.success[0].value.startswith("champion: v1 → v2. Live on the prediction service")
     assert registry.resolve_alias(ONLINE, names.CHAMPION) == 2
     assert registry.history(ONLINE, alias=names.CHAMPION, limit=1)[0].actor == current_actor()  # the page's user
-    assert list(_table(at, "event")["event"])[0] == "promoted"  # in the page's timeline too
+    assert _table(at, "event")["event"].iloc[0] == "promoted"  # in the page's timeline too
     assert any("the champion is now v2" in c.value for c in at.caption)  # the last decision was against v1
 
     at.button(key="online-reset").click().run()
