@@ -60,6 +60,7 @@ bench: install-dev  ## benchmarks: serving vs `mlflow models serve`, images vs a
 	$(BIN)/python bench/drift_bench.py
 	$(BIN)/python bench/explain_bench.py
 	$(BIN)/python bench/export_bench.py
+	$(BIN)/python bench/pages_bench.py
 
 image-check:  ## build the image with podman (debootstrap stand-in base), run both commands, wait for health
 	scripts/image-check.sh

@@ -19,6 +19,8 @@ from core.errors import InvalidInputError
 from core.names import TARGET
 from core.registry.reference import load_version_frame
 
+#: Columns the prediction log adds beside the features (see ``core.store.log_reads.logged_inputs``).
+LOG_COLUMNS = ("at", "arm", "version", "predicted")
 #: What the Drift page and the detector accept as ``numeric_test``.
 NUMERIC_TEST_NAMES = ["auto", *NUMERIC_TESTS]
 #: Fewer current rows than this give no verdict: per feature, per slice or for the dataset.

@@ -118,6 +118,3 @@ def _segment_row(
         "dataset_drift": report.dataset_drift,
         "drifted": ", ".join(report.drifted),
     }
-
-
-LOG_COLUMNS = ("at", "arm", "version", "predicted")
