@@ -26,6 +26,7 @@ from core import names  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.demo.seed import seed_demo  # noqa: E402
 from core.demo.simulate import SimulationConfig, simulate  # noqa: E402
+from tests.browser.conftest import CHROMIUM_ARGS  # noqa: E402
 from tests.helpers import free_port, wait_http_ok  # noqa: E402
 
 PAGES = (
@@ -41,14 +42,6 @@ PAGES = (
     "image-drift",
     "monitoring",
 )
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-]
 TOKEN = "pages-bench-token-0123456789"
 
 

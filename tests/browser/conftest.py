@@ -85,10 +85,9 @@ def reading_dashboard_url(seeded_template: Path, tmp_path_factory: pytest.TempPa
         yield url
 
 
-@pytest.fixture
-def service_and_dashboard(bc_template: Path, tmp_path: Path) -> Iterator[tuple[Service, str]]:
-    """A real service and a real dashboard pointed at it, over a private breast-cancer registry."""
-    service = launch_service(copy_home(bc_template, tmp_path / "home"))  # starts while the dashboard does
+@contextlib.contextmanager
+def dashboard_over(service: Service, log: Path) -> Iterator[tuple[Service, str]]:
+    """A real dashboard pointed at ``service`` (launched, maybe not ready yet); stops both afterwards."""
     env = {
         **{k: v for k, v in os.environ.items() if k not in (names.ENV_TRACKING_URI, names.ENV_DB_URL)},
         names.ENV_HOME: str(service.settings.home),
@@ -96,10 +95,18 @@ def service_and_dashboard(bc_template: Path, tmp_path: Path) -> Iterator[tuple[S
         names.ENV_API_TOKEN: TOKEN,
     }
     try:
-        with running_dashboard(env, tmp_path / "dashboard.log") as url:
+        with running_dashboard(env, log) as url:
             yield wait_ready(service), url
     finally:
         stop_service(service)
+
+
+@pytest.fixture
+def service_and_dashboard(bc_template: Path, tmp_path: Path) -> Iterator[tuple[Service, str]]:
+    """A real service and a real dashboard pointed at it, over a private breast-cancer registry."""
+    service = launch_service(copy_home(bc_template, tmp_path / "home"))  # starts while the dashboard does
+    with dashboard_over(service, tmp_path / "dashboard.log") as both:
+        yield both
 
 
 @pytest.fixture(scope="package")

@@ -12,7 +12,6 @@ seeded demo. After traffic has flowed:
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
@@ -30,10 +29,10 @@ from core.demo.datasets import breast_cancer_split
 from core.demo.simulate import SimulationConfig, SimulationResult, simulate
 from core.registry.facade import Registry
 from core.registry.registration import configure_mlflow, log_sklearn_version
-from tests.browser.conftest import running_dashboard, wait_for_idle
+from tests.browser.conftest import dashboard_over, wait_for_idle
 from tests.conftest import copy_home
 from tests.helpers import run_async
-from tests.serving.conftest import TOKEN, Service, launch_service, stop_service, wait_ready
+from tests.serving.conftest import TOKEN, Service, launch_service
 
 pytestmark = pytest.mark.browser
 
@@ -53,17 +52,8 @@ def shipped(seeded_template: Path, tmp_path: Path) -> Iterator[tuple[Service, st
             names.ENV_ROLLBACK_INTERVAL_S: "2",
         },
     )
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in (names.ENV_TRACKING_URI, names.ENV_DB_URL)},
-        names.ENV_HOME: str(service.settings.home),
-        names.ENV_API_URL: service.url,
-        names.ENV_API_TOKEN: TOKEN,
-    }
-    try:
-        with running_dashboard(env, tmp_path / "dashboard.log") as url:
-            yield wait_ready(service), url
-    finally:
-        stop_service(service)
+    with dashboard_over(service, tmp_path / "dashboard.log") as both:
+        yield both
 
 
 def _register_a_bad_version(service: Service) -> int:
