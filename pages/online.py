@@ -36,7 +36,7 @@ with components.errors_as_messages():
         cols = st.columns(4)
         cols[0].metric("Parent version", f"v{live.parent_version}")
         cols[1].metric("Rows since parent", f"{live.rows_since_parent:,}")
-        cols[2].metric("Batches applied", f"{live.batches:,}")
+        cols[2].metric("Batches received", f"{live.batches:,}", help="since the service started, across discards")
         if last is not None:
             cols[3].metric(
                 f"Candidate vs v{last.champion_version}",
