@@ -7,6 +7,7 @@ sequence (move → cache cleared → service reloaded → one message saying wha
 from __future__ import annotations
 
 from core.errors import ServiceUnreachableError
+from core.registry.edits import edit_version as edit_version_fields
 from core.store.db import AliasMove
 from core.store.events import record_event
 from dashboard import resources
@@ -60,3 +61,12 @@ def record_online_promotion(model: str, previous: int | None, version: int, *, a
         actor=actor,
     )
     resources.online_changed()
+
+
+def edit_version(
+    model: str, version: int, *, actor: str, description: str | None, tags: dict[str, str | None]
+) -> list[str]:
+    """Save a version's description and tags; returns the fields that changed."""
+    changes = edit_version_fields(resources.registry(), model, version, actor=actor, description=description, tags=tags)
+    resources.registry_changed()
+    return [c.field for c in changes]

@@ -13,7 +13,7 @@ from core.api.client import ServiceStatus
 from core.api.schemas import ArmInfo
 from core.errors import ModelOpsError, ServiceUnreachableError
 from core.registry.frames import metric_regressions
-from core.registry.types import ModelSummary
+from core.registry.types import ModelSummary, VersionInfo
 from dashboard import actions, auth, resources, state
 
 ALIAS_COLORS = {names.CHAMPION: "green", names.CHALLENGER: "orange"}
@@ -274,3 +274,38 @@ def confirm_promotion(
         if no.button("Cancel", key=f"{key}-cancel"):
             st.session_state.pop(pending_key, None)
             st.rerun()
+
+
+def version_editor(model: str, versions: list[VersionInfo], user: str | None) -> None:
+    """Edit one version's description and one tag at a time (signed-in users; every change recorded)."""
+    with st.expander("Edit a version's description and tags"):
+        if user is None:
+            st.caption(auth.refusal())
+        numbers = [v.version for v in versions]
+        version = st.selectbox("Version", numbers, key=state.scoped(state.EDIT_VERSION, model))
+        info = next(v for v in versions if v.version == version)
+        description = st.text_area(
+            "Description",
+            value=info.description,
+            max_chars=5000,
+            key=state.scoped(state.EDIT_DESCRIPTION, model, version),
+        )
+        key_col, value_col = st.columns(2)
+        tag_key = key_col.text_input("Tag", key=state.scoped(state.EDIT_TAG_KEY, model), placeholder="e.g. owner")
+        tag_value = value_col.text_input(
+            "Value (empty deletes the tag)", key=state.scoped(state.EDIT_TAG_VALUE, model), max_chars=5000
+        )
+        if st.button("Save", key=f"save-edit-{model}", disabled=user is None):
+            tags = {tag_key: tag_value or None} if tag_key.strip() else {}
+            changed = actions.edit_version(model, version, actor=user or "", description=description, tags=tags)
+            leave_message(f"v{version}: {', '.join(changed)} saved." if changed else f"v{version}: nothing changed.")
+            st.session_state[state.CLEAR_FIELDS] = (
+                state.scoped(state.EDIT_TAG_KEY, model),
+                state.scoped(state.EDIT_TAG_VALUE, model),
+            )
+            st.rerun()
+        edits = resources.version_edits(model)
+        if edits.empty:
+            st.caption("No edits recorded yet.")
+        else:
+            st.dataframe(edits, hide_index=True, width="stretch", key=f"edits-{model}")

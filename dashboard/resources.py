@@ -31,6 +31,7 @@ from core.registry.types import ModelSummary, VersionComparison, VersionInfo
 from core.runtime.handles import ModelHandle, load_handle
 from core.runtime.tflite import BuildReport, stored_build
 from core.store.db import AliasMove
+from core.store.edits import edits_frame
 from core.store.log_reads import logged_inputs, recent_answered
 from core.store.traffic import load_traffic
 
@@ -133,6 +134,7 @@ def registry_changed() -> None:
     """Forget cached registry reads after an alias move."""
     models.clear()
     versions.clear()
+    _version_edits.clear()
     history.clear()
     _rollback_target.clear()
 
@@ -342,3 +344,13 @@ def holdout_evaluation(tracking_uri: str, model: str, version: int) -> Evaluatio
 def live_evaluation(tracking_uri: str, db_url: str, model: str, version: int) -> Evaluation | None:
     """A version on the labelled requests it served (refreshed every few seconds)."""
     return evaluation.live_evaluation(registry().store, model_handle(tracking_uri, model, version))
+
+
+@st.cache_data(ttl=REGISTRY_TTL_S, show_spinner=False)
+def _version_edits(db_url: str, model: str) -> pd.DataFrame:
+    return edits_frame(registry().store, model)
+
+
+def version_edits(model: str) -> pd.DataFrame:
+    """The recorded edits of ``model``'s versions, newest first (cleared after every edit)."""
+    return _version_edits(settings().db_url, model)

@@ -5,7 +5,7 @@ import streamlit as st
 from core import names
 from core.edge.reports import builds_frame
 from core.plots.registry import champion_timeline_figure, version_metrics_figure
-from core.registry.frames import HEADLINE_METRICS, compare_defaults, history_frame, run_url, versions_frame
+from core.registry.frames import HEADLINE_METRICS, compare_defaults, history_frame, matching, run_url, versions_frame
 from core.runtime.tflite import TAG_PREFIX
 from dashboard import actions, auth, components, formats, resources, state
 
@@ -22,11 +22,19 @@ with components.errors_as_messages():
         st.markdown(components.alias_badges(model.aliases))
 
     st.subheader("Versions")
-    table = versions_frame(versions)
+    query = st.text_input(
+        "Search versions",
+        placeholder="version, alias, kind, description, tag or run id — e.g. v3, forest, champion",
+        key=state.scoped(state.VERSION_SEARCH, name),
+    )
+    found = matching(versions, query)
+    if query and not found:
+        st.caption(f"No version of {name} matches {query!r}.")
+    table = versions_frame(found)
     metric_format = formats.metric_columns(sorted({k for v in versions for k in v.metrics}))
     ui = resources.settings().mlflow_ui_url
     if ui:  # MODELOPS_MLFLOW_UI_URL: each run id opens the run in the MLflow UI
-        table["run_id"] = [run_url(ui, v) for v in versions]
+        table["run_id"] = [run_url(ui, v) for v in found]
         link = st.column_config.LinkColumn("run_id", display_text=r".*/([^/]+)$")
         formats.table(table, key="versions-table", columns={**metric_format, "run_id": link})
     else:
@@ -35,6 +43,7 @@ with components.errors_as_messages():
         st.plotly_chart(version_metrics_figure(versions), width="stretch")
     else:
         st.caption(f"No version logged {', '.join(HEADLINE_METRICS)}: nothing to chart.")
+    components.version_editor(name, versions, user)
 
     numbers = [v.version for v in versions]
     if len(numbers) >= 2:

@@ -33,6 +33,22 @@ def versions_frame(versions: list[VersionInfo]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def matching(versions: list[VersionInfo], query: str) -> list[VersionInfo]:
+    """The versions whose number, aliases, description, tags or run id contain ``query`` (any case).
+
+    Words are matched separately and all must appear (``"forest champion"``); ``v3`` finds version 3.
+    """
+    words = query.lower().split()
+    if not words:
+        return list(versions)
+
+    def text(v: VersionInfo) -> str:
+        tags = " ".join(f"{k} {val}" for k, val in v.tags.items())
+        return f"v{v.version} {' '.join(v.aliases)} {v.description} {tags} {v.run_id}".lower()
+
+    return [v for v in versions if all(w in text(v) for w in words)]
+
+
 def compare_defaults(numbers: list[int], champion: int | None, challenger: int | None) -> tuple[int, int]:
     """Versions to compare first, ``(A, B)`` with A ≠ B: the challenger (else the newest other) against the champion.
 

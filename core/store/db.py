@@ -65,6 +65,19 @@ feedback = sa.Table(
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
 )
 
+version_edits = sa.Table(
+    "version_edits",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model", sa.String(256), nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("field", sa.String(300), nullable=False),  # "description" or "tag:<key>"
+    sa.Column("old", sa.Text, nullable=True),
+    sa.Column("new", sa.Text, nullable=True),  # None: the tag was deleted
+    sa.Column("actor", sa.String(256), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
 traffic = sa.Table(
     "traffic",
     metadata,

@@ -239,3 +239,43 @@ def test_compare_opens_on_two_different_versions(numbers, champion, challenger, 
     from core.registry.frames import compare_defaults
 
     assert compare_defaults(numbers, champion, challenger) == expected
+
+
+def test_descriptions_and_tags_are_edited_validated_and_recorded(registry: Registry) -> None:
+    from core.registry.edits import edit_version
+    from core.store.edits import edits_frame
+
+    changed = edit_version(
+        registry, BC, 2, actor="alice", description="naive Bayes, kept as the fallback", tags={"owner": "ml-team"}
+    )
+    assert [c.field for c in changed] == ["description", "tag:owner"]
+    v2 = registry.get_version(BC, 2)
+    assert v2.description == "naive Bayes, kept as the fallback" and v2.tags["owner"] == "ml-team"
+    assert edit_version(registry, BC, 2, actor="alice", description=v2.description, tags={"owner": "ml-team"}) == []
+    removed = edit_version(registry, BC, 2, actor="bob", tags={"owner": None})
+    assert [(c.field, c.old, c.new) for c in removed] == [("tag:owner", "ml-team", None)]
+    assert "owner" not in registry.get_version(BC, 2).tags
+    edit_version(registry, BC, 2, actor="bob", tags={names.TAG_CLASS_NAMES: '{"0": "M", "1": "B"}'})
+    recorded = edits_frame(registry.store, BC)
+    assert list(recorded["field"]) == ["tag:modelops.class_names", "tag:owner", "tag:owner", "description"]
+    assert list(recorded["who"]) == ["bob", "bob", "alice", "alice"]
+    for tags, message in (
+        ({names.TAG_FLAVOR: "keras"}, "written by ModelOps"),
+        ({names.TAG_CLASS_NAMES: "[1, 2]"}, "must be a JSON object"),
+        ({"": "x"}, "a tag key needs 1 to 250 characters"),
+    ):
+        with pytest.raises(InvalidInputError, match=message):
+            edit_version(registry, BC, 2, actor="eve", tags=tags)
+    with pytest.raises(InvalidInputError, match="the limit is 5,000"):
+        edit_version(registry, BC, 2, actor="eve", description="x" * 5001)
+    assert len(edits_frame(registry.store, BC)) == 4  # refused edits change and record nothing
+
+
+def test_version_search_matches_every_word_anywhere(registry: Registry) -> None:
+    from core.registry.frames import matching
+
+    versions = registry.list_versions(BC)
+    assert [v.version for v in matching(versions, "v3")] == [3]
+    assert [v.version for v in matching(versions, "CHALLENGER")] == [2]
+    assert [v.version for v in matching(versions, "  ")] == [3, 2, 1]
+    assert matching(versions, "champion nothing-like-this") == []

@@ -136,3 +136,25 @@ def test_ab_page_without_a_challenger_says_so(bc_home: Settings) -> None:
     at.switch_page("../pages/ab_testing.py").run()
     assert not at.exception
     assert any("has no challenger" in i.value for i in at.info)
+
+
+def test_registry_search_and_edit_a_version(bc_home: Settings) -> None:
+    at = _app().run()
+    at.switch_page("../pages/registry.py").run()
+    at.text_input(key=state.scoped(state.VERSION_SEARCH, names.BREAST_CANCER)).input("challenger").run()
+    assert at.dataframe[0].value["version"].tolist() == [2]
+    at.text_input(key=state.scoped(state.VERSION_SEARCH, names.BREAST_CANCER)).input("no-such-thing").run()
+    assert any("No version of breast-cancer matches" in c.value for c in at.caption)
+    at.selectbox(key=state.scoped(state.EDIT_VERSION, names.BREAST_CANCER)).set_value(1).run()
+    at.text_area(key=state.scoped(state.EDIT_DESCRIPTION, names.BREAST_CANCER, 1)).input("a stump, kept for demos")
+    at.text_input(key=state.scoped(state.EDIT_TAG_KEY, names.BREAST_CANCER)).input("owner")
+    at.text_input(key=state.scoped(state.EDIT_TAG_VALUE, names.BREAST_CANCER)).input("ml-team")
+    at.button(key=f"save-edit-{names.BREAST_CANCER}").click().run()
+    assert not at.exception and at.success[0].value == "v1: description, tag:owner saved."
+    v1 = Registry.from_settings(bc_home).get_version(names.BREAST_CANCER, 1)
+    assert v1.description == "a stump, kept for demos" and v1.tags["owner"] == "ml-team"
+    assert at.text_input(key=state.scoped(state.EDIT_TAG_KEY, names.BREAST_CANCER)).value == ""  # ready for the next
+    at.text_input(key=state.scoped(state.EDIT_TAG_KEY, names.BREAST_CANCER)).input("modelops.flavor")
+    at.text_input(key=state.scoped(state.EDIT_TAG_VALUE, names.BREAST_CANCER)).input("keras")
+    at.button(key=f"save-edit-{names.BREAST_CANCER}").click().run()
+    assert not at.exception and "written by ModelOps" in at.error[0].value
