@@ -21,6 +21,7 @@ ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
 DEFAULT_MAX_PIXELS = 40_000_000
 MAX_NORMALISE_SIDE = 256
 BACKGROUND_SIDE = 48
+MAX_MARGIN_SIDE = 128  # scans and thumbnails get a margin of paper; photos do not need one
 
 
 def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS):  # -> PIL.Image.Image
@@ -143,8 +144,8 @@ def normalise_digit(img, height: int, width: int, fill: float = 0.8) -> DigitSte
     1. Grey levels; the paper and uneven lighting are estimated by a wide median filter (robust
        to the ink, which is a minority of any neighbourhood; a blur would be darkened by it and
        leave a bright halo) and subtracted.
-    2. Polarity: the strongest 5% of the differences say whether the ink is darker or lighter
-       than its surroundings; the ink is made bright on black either way.
+    2. Polarity: whichever tail of the differences (0.5% at each end) reaches farther from the
+       paper is the ink, darker or lighter; the ink is made bright on black either way.
     3. Otsu's threshold separates ink from what is left of the paper; connected specks smaller
        than a tenth of the largest stroke are dropped.
     4. The ink's bounding box is cropped, scaled so its longer side is ``fill`` of the frame,
@@ -161,8 +162,10 @@ def normalise_digit(img, height: int, width: int, fill: float = 0.8) -> DigitSte
     grey = _with_margin(grey)
     gray = np.asarray(grey, dtype=float)
     diff = gray - _background(grey)
-    strong = np.abs(diff) >= np.quantile(np.abs(diff), 0.95)
-    dark_ink = bool(np.median(diff[strong]) < 0) if strong.any() else True
+    # Polarity: whichever tail of the differences reaches farther from the paper is the ink. (The
+    # median of the strongest 5% failed for thin strokes covering under 2% of a photo.)
+    low, high = np.quantile(diff, [0.005, 0.995])
+    dark_ink = bool(-low >= high)
     ink = np.clip(-diff if dark_ink else diff, 0, None)
     blank = np.zeros((height, width), dtype=np.uint8)
     if ink.max() <= 1.0:
@@ -189,9 +192,15 @@ def normalise_digit(img, height: int, width: int, fill: float = 0.8) -> DigitSte
 
 
 def _with_margin(grey):  # PIL.Image.Image (L) -> PIL.Image.Image
-    """``grey`` on a margin of its own border colour: a scan whose ink fills the frame gets paper around it."""
+    """A small picture on a margin of its border colour: a scan whose ink fills the frame gets room around it.
+
+    Larger pictures (photos) are left as they are: paper already surrounds the ink there, and a
+    margin of one grey would meet a lighting gradient in a step the next stage takes for ink.
+    """
     from PIL import ImageOps
 
+    if max(grey.size) > MAX_MARGIN_SIDE:
+        return grey
     arr = np.asarray(grey)
     border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
     pad = max(2, max(grey.size) // 4)

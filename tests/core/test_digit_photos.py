@@ -94,3 +94,17 @@ def test_polarity_is_detected_and_the_ink_is_centred() -> None:
 def test_a_blank_picture_gives_a_black_input_not_an_error() -> None:
     steps = normalise_digit(Image.new("L", (60, 40), 200), 28, 28)
     assert not steps.found and steps.model_input.shape == (28, 28) and steps.model_input.max() == 0
+
+
+def test_a_strong_lighting_gradient_is_paper_not_ink() -> None:
+    """A thin 7 on paper lit from the right became a bar beside the digit (a margin of one grey met the
+    gradient), and the thin stroke flipped the polarity test."""
+    from PIL import ImageDraw
+
+    _, xx = np.mgrid[0:600, 0:450]
+    photo = Image.fromarray((110 + 130 * xx / 450).astype(np.uint8))
+    ImageDraw.Draw(photo).line([(200, 150), (260, 150), (220, 420)], fill=30, width=9)
+    steps = normalise_digit(photo, 28, 28, 0.8)
+    assert steps.dark_ink and steps.found
+    ys, xs = np.nonzero(steps.model_input > 60)
+    assert np.ptp(xs) + 1 <= 12 and np.ptp(ys) + 1 >= 18  # one tall, narrow stroke: no bar beside it
