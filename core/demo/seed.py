@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 BREAST_CANCER_VERSIONS = 3
 DIGITS_VERSIONS = 2
-AUGMENTED_COPIES = 3  # photo/MNIST-style pictures per training digit, beside the scan itself
+AUGMENTED_COPIES = 4  # photo/MNIST-style pictures per training digit, beside the scan itself
 
 
 @dataclass(frozen=True)
