@@ -6,7 +6,7 @@ import streamlit as st
 from core import names
 from core.errors import ServiceUnreachableError
 from core.plots.lifecycle import online_updates_figure
-from dashboard import actions, auth, components, resources, state
+from dashboard import actions, auth, components, formats, resources, state
 
 st.title("Online learning")
 components.flash()
@@ -117,7 +117,10 @@ with components.errors_as_messages():
         )
     else:
         st.plotly_chart(online_updates_figure(updates), width="stretch", key="online-chart")
-        st.dataframe(updates.iloc[::-1], hide_index=True, width="stretch", key="online-table")
+        # what happened and why first: the table is wider than a laptop screen
+        first = ["at", "event", "new_version", "reason", "candidate_accuracy", "champion_accuracy"]
+        ordered = [c for c in first if c in updates.columns] + [c for c in updates.columns if c not in first]
+        formats.table(updates.iloc[::-1][ordered], key="online-table")
 
     st.subheader("Lineage")
     rows = [
