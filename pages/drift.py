@@ -69,7 +69,6 @@ with components.errors_as_messages():
         logged = None
     try:
         report = detector.compare(current)
-        pinned = detector.pinned(len(current))  # windows and slices judged by the summary's test
     except InvalidInputError as exc:
         st.error(f"The current data does not fit {name} v{version}: {exc}")
         st.stop()
@@ -89,7 +88,8 @@ with components.errors_as_messages():
         )
     tests = ", ".join(sorted(set(report.features["test"])))
     st.caption(
-        f"Tests: {tests} (Benjamini–Hochberg across features for p-value tests); windows and segments use the same."
+        f"Tests: {tests} (Benjamini–Hochberg across features for p-value tests). With `auto`, each window and "
+        f"segment is judged by its own size: KS below {AUTO_DISTANCE_ROWS:,} rows (PSI is unreliable on small samples)."
     )
     formats.table(report.ranked_features(), key="drift-features")
 
@@ -113,7 +113,7 @@ with components.errors_as_messages():
     if logged is not None:
         st.subheader("Drift over time")
         size = st.select_slider("Window (requests)", [50, 100, 200, 500, 1000], value=100, key=state.DRIFT_WINDOW_SIZE)
-        windows = drift_over_time(pinned, logged.drop(columns=["arm", "version", "predicted"]), size=size)
+        windows = drift_over_time(detector, logged.drop(columns=["arm", "version", "predicted"]), size=size)
         if windows.empty:
             st.caption(f"Fewer than {size} rows: not enough for a window yet.")
         else:
@@ -125,7 +125,7 @@ with components.errors_as_messages():
     segment_by = st.selectbox("Segment by", options, key=state.DRIFT_SEGMENT)
     if segment_by in ("arm", "version"):
         st.caption(f"Each {segment_by}'s traffic against the whole reference data of v{version}.")
-        segments = drift_by_segment(pinned, current, logged[segment_by].set_axis(current.index))
+        segments = drift_by_segment(detector, current, logged[segment_by].set_axis(current.index))
     else:
         reference_features = reference[detector.columns_]
         if segment_by == "predicted":
@@ -144,7 +144,7 @@ with components.errors_as_messages():
         else:
             st.caption(f"Each value of {segment_by} against the reference rows with the same value.")
             ref_seg, cur_seg, order = reference[segment_by], current[segment_by], None
-        segments = drift_by_slice(pinned, reference_features, current, ref_seg, cur_seg, order)
+        segments = drift_by_slice(detector, reference_features, current, ref_seg, cur_seg, order)
     formats.table(segments, key="drift-segments")
 
     st.subheader("Download")

@@ -41,6 +41,12 @@ with components.errors_as_messages():
     auc, live_auc = headline_auc(held_out), headline_auc(live) if live is not None else math.nan
     cols[2].metric("Held-out ROC AUC" + suffix, "—" if math.isnan(auc) else f"{auc:.3f}")
     cols[3].metric("Live ROC AUC" + suffix, "—" if math.isnan(live_auc) else f"{live_auc:.3f}")
+    handle = resources.model_handle(s.tracking_uri, model.name, version)
+    st.caption(
+        f"Scored by the runtime the service uses for v{version} ({handle.runtime}); the held-out metrics on the "
+        "Registry page were computed at training time and can differ slightly (a float32 runtime can tie "
+        "probabilities, which lowers ROC AUC)."
+    )
     if live is None:
         st.caption(
             f"Live figures appear once requests served by v{version} get labels: POST /v1/feedback with the "

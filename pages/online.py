@@ -77,11 +77,12 @@ with components.errors_as_messages():
         online_versions = [
             v.version
             for v in resources.list_versions(name)
-            if names.TAG_ONLINE_PARENT in v.tags and v.version != model.champion
+            # only versions newer than the champion: after promoting v4, "Promote v3" would go backwards
+            if names.TAG_ONLINE_PARENT in v.tags and v.version > (model.champion or 0)
         ]
         newest = max(online_versions, default=None)
         if newest is None:
-            c.button("Promote", key="online-promote", disabled=True, help="no registered online version yet")
+            c.button("Promote", key="online-promote", disabled=True, help="no online version newer than the champion")
         else:
             components.confirm_promotion(
                 model,

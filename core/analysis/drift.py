@@ -8,7 +8,6 @@ returns a typed report. Adding a test means one small function in :data:`NUMERIC
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,18 +116,6 @@ class DriftDetector:
             "bins": self.bins,
             "max_categories": self.max_categories,
         }
-
-    def pinned(self, rows: int) -> DriftDetector:
-        """This fitted detector with ``auto`` resolved for ``rows`` current rows (``self`` if not ``auto``).
-
-        Windows and slices of a comparison are smaller than the whole; pinned to the whole's
-        test, they are judged the way its summary is (not KS for the parts and PSI for the whole).
-        """
-        if self.numeric_test != "auto":
-            return self
-        twin = copy.copy(self)
-        twin.numeric_test = numeric_test_for("auto", rows)
-        return twin
 
     def fit(self, reference: pd.DataFrame) -> DriftDetector:
         """Learn what the tests need from ``reference``; returns ``self``."""

@@ -136,6 +136,7 @@ class OnlineLearner:
         self.model_name = handle.model_name
         self.columns = [c.name for c in handle.columns]
         self.classes = list(handle.classes)
+        self.class_names = list(handle.class_names)
         self._champion, self._promote, self.actor = champion, promote, actor
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"online-{handle.model_name}")
         self._lock = threading.Lock()
@@ -205,7 +206,7 @@ class OnlineLearner:
         """Labels as the model's class values (see :func:`check_labels`)."""
         if len(labels) != rows:
             raise InvalidInputError(f"labels: {len(labels)} labels for {rows} rows; send one label per row")
-        return np.asarray(as_classes(labels, self.classes))
+        return np.asarray(as_classes(labels, self.classes, self.class_names))
 
     def _apply(self, batch: int, matrix: np.ndarray, y: np.ndarray) -> BatchResult:
         self._follow_champion()
