@@ -280,7 +280,7 @@ def version_editor(model: str, versions: list[VersionInfo], user: str | None) ->
     """Edit one version's description and one tag at a time (signed-in users; every change recorded)."""
     with st.expander("Edit a version's description and tags"):
         if user is None:
-            st.caption(auth.refusal())
+            st.caption("Sign in (sidebar) to edit descriptions and tags.")
         numbers = [v.version for v in versions]
         version = st.selectbox("Version", numbers, key=state.scoped(state.EDIT_VERSION, model))
         info = next(v for v in versions if v.version == version)
