@@ -20,7 +20,7 @@ from core.flavors.keras_model import InputSpec
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
 DEFAULT_MAX_PIXELS = 40_000_000
 MAX_NORMALISE_SIDE = 256
-BACKGROUND_SIDE = 48
+BACKGROUND_SIDE = 32
 MAX_MARGIN_SIDE = 128  # scans and thumbnails get a margin of paper; photos do not need one
 
 
