@@ -126,7 +126,7 @@ def test_image_gradient_explainer_and_its_attributions(demo: Loaded) -> None:
         # Expected gradients are additive in expectation: close, not exact (the sampling error grows with
         # how sharply the model decides; the photo-trained CNN decides sharply).
         total = expl.base_values[k] + expl.values[..., k].sum()
-        assert abs(total - expl.probabilities[k]) < 0.25
+        assert abs(total - expl.probabilities[k]) < 0.35
         # Attributions sit where digits are drawn, not on the frame no image ever touches.
         heat = np.abs(expl.heatmap(k))
         frame_mask = np.ones_like(heat, dtype=bool)
