@@ -104,7 +104,8 @@ def test_batches_are_applied_once_each_in_arrival_order(served: Served) -> None:
 
     coef = learner.candidate.named_steps["sgd"].coef_
     numbered = [start for start, _ in by_batch]
-    np.testing.assert_allclose(replay(numbered), coef, rtol=1e-12, atol=0)
+    # BLAS summation order under load moves the last digits; the batches in another order differ by > 1e-3
+    np.testing.assert_allclose(replay(numbered), coef, rtol=1e-9, atol=0)
     assert np.abs(replay(numbered[::-1]) - coef).max() > 1e-3
     # the served champion was never touched
     assert served.champion().model is not learner.candidate
