@@ -56,6 +56,7 @@ EXPERIMENT: Final = "modelops-demo"
 TARGET: Final = "target"  # the label column of a version's reference and held-out frames
 REFERENCE_DIR: Final = "reference"
 INPUT_SPEC_FILE: Final = "input_spec.json"
+OOD_REFERENCE_FILE: Final = "ood_reference.npz"  # image models: training features for the OOD check
 
 # Tags written on model versions.
 TAG_FLAVOR: Final = "modelops.flavor"

@@ -70,13 +70,27 @@ with components.errors_as_messages():
     for r in failed:
         st.error(f"{r.name}: {r.error}")
     good = [i for i, r in enumerate(first) if r.ok]
-    st.caption(f"{len(good)} of {len(files)} image(s) classified" + (f", {len(failed)} refused" if failed else ""))
+    unlike = [first[i].name for i in good if first[i].unlike_training]
+    st.caption(
+        f"{len(good)} of {len(files)} image(s) classified"
+        + (f", {len(failed)} refused" if failed else "")
+        + (f", {len(unlike)} not like the training pictures" if unlike else "")
+    )
+    checked = handles[chosen[0]]
+    if checked.ood is None:
+        st.caption(f"No out-of-distribution check for v{checked.version}: {checked.ood_reason}")
 
     for i in good[:DETAIL_LIMIT]:
         r = first[i]
         with st.container(border=True, key=f"result-{i}"):
             truth = sample_label(samples[r.name]) if r.name in samples else None
             st.markdown(f"**{r.name}**" + (f" — true label {truth}" if truth is not None else ""))
+            if r.unlike_training:
+                st.warning(
+                    f"Not like anything this model was trained on (distance {r.ood_score:.1f}× the threshold): "
+                    "the classes below are a guess, not a reading.",
+                    icon=":material/help:",
+                )
             cols = st.columns([1, 1, *([2] * len(chosen))])
             cols[0].image(r.original, caption=f"original {r.original.size[0]}×{r.original.size[1]}", width=168)
             if saliency:

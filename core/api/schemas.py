@@ -99,10 +99,22 @@ class ClassScore(BaseModel):
     probability: float
 
 
+class OutOfDistribution(BaseModel):
+    """How far the picture is from the pictures the version was trained on."""
+
+    flagged: bool = Field(description="true: not like anything this model was trained on; the answer is a guess")
+    score: float = Field(
+        description="mean distance to the nearest training pictures ÷ the version's threshold; above 1 is flagged"
+    )
+
+
 class ClassifyResponse(BaseModel):
     """Top-k classes of one image."""
 
     top_k: list[ClassScore]
+    ood: OutOfDistribution | None = Field(
+        default=None, description="the out-of-distribution check; null when the version has no training pictures"
+    )
     model: str
     version: int
     arm: str

@@ -1,7 +1,7 @@
 """Sample images for the Classify page, written once into ``MODELOPS_HOME/samples``.
 
 Held-out digits drawn as a user would photograph them (dark ink on light paper, larger
-than the model input), plus two pictures that are not digits, to show low confidence.
+than the model input), plus two pictures that are not digits, which the out-of-distribution check flags.
 """
 
 from __future__ import annotations

@@ -30,6 +30,12 @@ class ImageResult:
     model_input: np.ndarray | None = None
     probabilities: np.ndarray | None = None
     classes: list[str] = field(default_factory=list)
+    ood_score: float | None = None  # distance to the training pictures ÷ threshold (core.runtime.ood)
+
+    @property
+    def unlike_training(self) -> bool:
+        """True when the out-of-distribution check flags the picture (False without a check)."""
+        return self.ood_score is not None and self.ood_score > 1.0
 
     @property
     def ok(self) -> bool:
@@ -80,9 +86,12 @@ def classify_images(
     ready = [r for r in results if r.model_input is not None]
     for start in range(0, len(ready), batch_size):
         chunk = ready[start : start + batch_size]
-        proba = handle.predict_images(np.stack([r.model_input for r in chunk]).astype("float32"))
-        for r, p in zip(chunk, proba, strict=True):
+        batch = np.stack([r.model_input for r in chunk]).astype("float32")
+        proba = handle.predict_images(batch)
+        scores = handle.ood_scores(batch)
+        for j, (r, p) in enumerate(zip(chunk, proba, strict=True)):
             r.probabilities = p
+            r.ood_score = None if scores is None else float(scores[j])
         if progress:
             progress(total + min(start + batch_size, len(ready)) * total // max(len(ready), 1), total * 2)
     if progress:
@@ -99,9 +108,12 @@ def results_frame(results: Sequence[ImageResult], k: int = 3) -> pd.DataFrame:
         for i in range(k):
             row[f"top{i + 1}"] = top[i][0] if i < len(top) else None
             row[f"p{i + 1}"] = round(top[i][1], 6) if i < len(top) else None
+        row["unlike training"] = r.unlike_training if r.ok and r.ood_score is not None else None
+        row["ood score"] = None if r.ood_score is None else round(r.ood_score, 2)
         row["error"] = r.error or ""
         rows.append(row)
-    columns = ["file", "status", *[c for i in range(k) for c in (f"top{i + 1}", f"p{i + 1}")], "error"]
+    tops = [c for i in range(k) for c in (f"top{i + 1}", f"p{i + 1}")]
+    columns = ["file", "status", *tops, "unlike training", "ood score", "error"]
     return pd.DataFrame(rows, columns=columns)
 
 

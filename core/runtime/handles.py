@@ -11,11 +11,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core import names
 from core.errors import InvalidInputError, UntrustedModelError
 from core.flavors import sklearn_skops
 from core.flavors.keras_model import InputSpec
 from core.registry.reference import stored_class_names, stored_input_spec
+from core.runtime.inputs import frame_images
 from core.runtime.onnx import load_verified
+from core.runtime.ood import OodReference, calibrate, feature_extractor, features_in_batches, stored_reference
 from core.runtime.tabular import Column, signature_columns
 from core.runtime.tflite import TFLiteModel, stored_build
 
@@ -44,6 +47,10 @@ class ModelHandle:
     fast_proba: Any = field(default=None, repr=False)
     runtime_reason: str = ""
     compiled: Any = field(default=None, repr=False)
+    # Image models: the out-of-distribution check (core.runtime.ood), or why there is none.
+    features: Any = field(default=None, repr=False)
+    ood: OodReference | None = field(default=None, repr=False)
+    ood_reason: str = ""
 
     def predict_proba(self, matrix: np.ndarray) -> np.ndarray:
         """Class probabilities for each row of a feature matrix in signature order (tabular models)."""
@@ -65,6 +72,14 @@ class ModelHandle:
         with self.lock:
             out = (self.compiled or self.model)(batch)
         return np.asarray(out, dtype="float64")
+
+    def ood_scores(self, batch: np.ndarray) -> np.ndarray | None:
+        """Out-of-distribution score of each preprocessed image (above 1: flagged); ``None`` without a check."""
+        if self.ood is None or self.features is None:
+            return None
+        with self.lock:
+            features = self.features(batch)
+        return self.ood.scores(features)
 
 
 def load_handle(tracking_uri: str, model_name: str, version: int, tflite: str | None = None) -> ModelHandle:
@@ -213,7 +228,47 @@ def _load_keras(model_name: str, version: int, local: Path, tracking_uri: str) -
         compiled=_compile(model),
     )
     handle.predict_images(np.zeros((1, spec.height, spec.width, spec.channels), dtype="float32"))  # traces the graph
+    _attach_ood(handle, tracking_uri)
     return handle
+
+
+OOD_FALLBACK_PICTURES = 600
+
+
+def _attach_ood(handle: ModelHandle, tracking_uri: str) -> None:
+    """Give an image handle its out-of-distribution check: the logged pool, else one from its reference pictures."""
+    from mlflow import MlflowClient
+    from mlflow.artifacts import download_artifacts
+
+    try:
+        handle.features = feature_extractor(handle.model)
+        spec = handle.input_spec
+        assert spec is not None
+        handle.features(np.zeros((1, spec.height, spec.width, spec.channels), dtype="float32"))  # traces the graph
+        client = MlflowClient(tracking_uri, tracking_uri)
+        run_id = client.get_model_version(handle.model_name, str(handle.version)).run_id
+        handle.ood = stored_reference(tracking_uri, run_id)
+        if handle.ood is not None:
+            handle.ood_reason = handle.ood.describe()
+            return
+        try:
+            path = download_artifacts(
+                run_id=run_id, artifact_path=f"{names.REFERENCE_DIR}/reference.parquet", tracking_uri=tracking_uri
+            )
+        except Exception:
+            handle.ood_reason = (
+                f"no {names.OOD_REFERENCE_FILE} and no reference pictures ({names.REFERENCE_DIR}/reference.parquet) "
+                "logged with this version: pictures are not checked against the training data"
+            )
+            return
+        frame = pd.read_parquet(path)
+        frame = frame.sample(min(len(frame), OOD_FALLBACK_PICTURES), random_state=0)
+        features = features_in_batches(handle.features, frame_images(frame, spec))
+        half = len(features) // 2
+        handle.ood = calibrate(features[:half], features[half:], source="built on load from the reference pictures")
+        handle.ood_reason = handle.ood.describe()
+    except Exception as exc:  # the check is an aid: it never stops a version from serving
+        handle.ood, handle.ood_reason = None, f"out-of-distribution check unavailable ({type(exc).__name__}: {exc})"
 
 
 def _use_tflite(handle: ModelHandle, tracking_uri: str, key: str) -> None:

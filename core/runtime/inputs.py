@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import pandas as pd
 from PIL import Image
 
 from core.errors import InvalidInputError
-from core.runtime.handles import ModelHandle
+from core.flavors.keras_model import InputSpec
 from core.runtime.images import preprocess
 
 
-def reference_tensor(frame: pd.DataFrame, handle: ModelHandle) -> np.ndarray:
+class HasInputSpec(Protocol):
+    """Anything with an image input spec (a :class:`~core.runtime.handles.ModelHandle`)."""
+
+    input_spec: InputSpec | None
+
+
+def reference_tensor(frame: pd.DataFrame, handle: HasInputSpec) -> np.ndarray:
     """Model-input images ``(n, h, w, c)`` from a demo-style reference frame (``pixels`` bytes).
 
     With a ``normalize`` spec every stored image goes through the same preprocessing a served one
@@ -20,6 +28,11 @@ def reference_tensor(frame: pd.DataFrame, handle: ModelHandle) -> np.ndarray:
     spec = handle.input_spec
     if spec is None or "pixels" not in frame.columns:
         raise InvalidInputError("the reference data holds no images (a 'pixels' column)")
+    return frame_images(frame, spec)
+
+
+def frame_images(frame: pd.DataFrame, spec: InputSpec) -> np.ndarray:
+    """The ``pixels`` of a reference frame as model inputs for ``spec`` (see :func:`reference_tensor`)."""
     images = []
     for p, h, w in zip(frame["pixels"], frame["height"], frame["width"], strict=True):
         arr = np.frombuffer(p, dtype=np.uint8).reshape(int(h), int(w), -1)

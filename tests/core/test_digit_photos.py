@@ -8,51 +8,20 @@ on black at other sizes and offsets. A user's photo read 2 of 9 and white-on-bla
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from core import names
 from core.config import Settings
 from core.demo.datasets import digits_images
 from core.runtime.handles import ModelHandle, load_handle
-from core.runtime.images import decode_image, normalise_digit, preprocess
+from core.runtime.images import normalise_digit, preprocess
+from tests.pictures import photo, white_on_black
 
 PICTURES = 120
-
-
-def _photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
-    ink = Image.fromarray(255 - digit).resize((int(rng.integers(120, 260)),) * 2, Image.Resampling.BICUBIC)
-    stroke = int(rng.choice([0, 3, 5]))
-    if stroke:
-        ink = ink.filter(ImageFilter.MinFilter(stroke) if rng.random() < 0.6 else ImageFilter.MaxFilter(3))
-    ink = ink.rotate(float(rng.uniform(-15, 15)), resample=Image.Resampling.BICUBIC, fillcolor=255)
-    width, height = 480, 600
-    yy, xx = np.mgrid[0:height, 0:width]
-    light = 200 + 40 * (xx / width) + 15 * np.sin(yy / height * 3.0 + rng.uniform(0, 3))
-    paper = np.clip(light + rng.normal(0, 4, (height, width)), 0, 255)
-    left = int(width / 2 - ink.size[0] / 2 + rng.uniform(-0.2, 0.2) * width)
-    top = int(height / 2 - ink.size[1] / 2 + rng.uniform(-0.2, 0.2) * height)
-    patch = paper[top : top + ink.size[1], left : left + ink.size[0]]
-    darkness = rng.uniform(0.5, 0.9)
-    paper[top : top + ink.size[1], left : left + ink.size[0]] = patch * (
-        1 - darkness * (1 - np.asarray(ink, dtype=float) / 255.0)
-    )
-    photo = Image.fromarray(paper.astype(np.uint8)).filter(ImageFilter.GaussianBlur(float(rng.uniform(0, 1.2))))
-    buffer = io.BytesIO()
-    photo.convert("RGB").save(buffer, "JPEG", quality=int(rng.integers(60, 96)))
-    return decode_image(buffer.getvalue())
-
-
-def _white_on_black(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
-    img = Image.fromarray(digit).resize((int(rng.integers(56, 140)),) * 2, Image.Resampling.BICUBIC)
-    canvas = Image.new("L", (int(img.size[0] * 1.4),) * 2, 0)
-    room = canvas.size[0] - img.size[0]
-    canvas.paste(img, (int(rng.integers(0, room + 1)), int(rng.integers(0, room + 1))))
-    return canvas.rotate(float(rng.uniform(-10, 10)), resample=Image.Resampling.BICUBIC)
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +41,7 @@ def test_top1_on_pictures_people_take_is_at_least_90_percent(champion: ModelHand
     _, images, _, labels = digits_images()
     rng = np.random.default_rng(2026)
     pick = rng.choice(len(images), PICTURES, replace=False)
-    draw = _photo if style == "photo" else _white_on_black
+    draw = photo if style == "photo" else white_on_black
     pictures = [draw(images[i], rng) for i in pick]
     accuracy = _accuracy(champion, pictures, [int(labels[i]) for i in pick])
     print(f"{style}: top-1 {accuracy:.1%} on {PICTURES} pictures")

@@ -87,6 +87,9 @@ def test_register_then_classify(colour_model: Path, bc_home: Settings) -> None:
     assert handle.kind == "image" and handle.classes == LABELS and handle.input_spec.height == 32
     results = classify_images(handle, [("r.png", _png((230, 20, 20))), ("b.png", _png((10, 20, 240)))])
     assert [r.top_k(1)[0][0] for r in results] == ["red", "blue"]
+    # No training pictures were logged: the out-of-distribution check says it is off instead of guessing.
+    assert handle.ood is None and "no ood_reference.npz and no reference pictures" in handle.ood_reason
+    assert all(r.ood_score is None and not r.unlike_training for r in results)
 
     # No reference images were registered: explanations fall back to integrated gradients.
     from core.analysis.explain import explainer_for

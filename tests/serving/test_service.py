@@ -21,6 +21,7 @@ from core.serving.routing import choose_arm
 from core.store.db import feedback, predictions
 from core.store.traffic import TrafficConfig
 from tests.helpers import run_async
+from tests.pictures import landscape
 from tests.serving.conftest import TOKEN, Service
 
 BC = names.BREAST_CANCER
@@ -235,10 +236,16 @@ def _png(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def _jpeg(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, "JPEG")
+    return buf.getvalue()
+
+
 def test_classify_top_k_and_image_limits(service: Service) -> None:
     _, images, _, labels = digits_images()
     with service.client() as c:
-        correct = 0
+        correct = flagged = 0
         for img, label in zip(images[:20], labels[:20], strict=True):
             # Samples as a user would have them: dark ink on light paper.
             r = c.post(
@@ -250,7 +257,14 @@ def test_classify_top_k_and_image_limits(service: Service) -> None:
             top = r.json()["top_k"]
             assert len(top) == 3 and top[0]["probability"] >= top[1]["probability"]
             correct += top[0]["label"] == str(label)
-        assert correct >= 16
+            flagged += r.json()["ood"]["flagged"]
+        assert correct >= 16 and flagged <= 2
+        # A landscape gets a digit too, but the answer says it is not like anything the model was trained on.
+        scene = c.post(
+            f"/v1/models/{names.DIGITS}/classify",
+            files={"image": ("scene.jpg", _jpeg(landscape(np.random.default_rng(3))), "image/jpeg")},
+        )
+        assert scene.status_code == 200 and scene.json()["ood"]["flagged"] and scene.json()["ood"]["score"] > 1
         not_image = c.post(f"/v1/models/{names.DIGITS}/classify", files={"image": ("x.png", b"hello", "image/png")})
         assert not_image.status_code == 422 and "not an image" in not_image.json()["detail"]
         bomb = _png(np.zeros((8000, 6000), dtype=np.uint8))  # 48 Mpx of zeros compresses to ~50 kB

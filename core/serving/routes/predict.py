@@ -19,6 +19,7 @@ from core.api.schemas import (
     ClassScore,
     ExplainRequest,
     ExplainResponse,
+    OutOfDistribution,
     PredictRequest,
     PredictResponse,
 )
@@ -86,13 +87,18 @@ async def classify(
         return asyncio.to_thread(on.handle.predict_images, batch)
 
     inputs = {"filename": image.filename, "bytes": len(data), **stats}
+    if prepared.ood_score is not None:
+        inputs["ood_score"] = round(prepared.ood_score, 4)
     answer = await service.predictor.serve(
         arm, score, route="classify", inputs=inputs, routing_key=routing_key, started=started
     )
     prepared.probabilities = answer.probabilities[0]
     top = [ClassScore(label=label, probability=p) for label, p in prepared.top_k(k)]
+    ood = None
+    if prepared.ood_score is not None and answer.version == arm.version:
+        ood = OutOfDistribution(flagged=prepared.unlike_training, score=round(prepared.ood_score, 4))
     return ClassifyResponse(
-        top_k=top, model=answer.model, version=answer.version, arm=answer.arm, request_id=answer.request_id
+        top_k=top, ood=ood, model=answer.model, version=answer.version, arm=answer.arm, request_id=answer.request_id
     )
 
 
@@ -103,6 +109,8 @@ def _prepare(handle: ModelHandle, filename: str, data: bytes, max_pixels: int) -
         raise InvalidInputError(prepared.error or "the image could not be classified")
     spec = handle.input_spec
     stats = input_stats(prepared.model_input, spec.scale if spec else 255.0)
+    scores = handle.ood_scores(prepared.model_input[None].astype("float32"))
+    prepared.ood_score = None if scores is None else float(scores[0])
     width, height = prepared.original.size
     return prepared, {**stats, "width": float(width), "height": float(height)}
 
