@@ -67,7 +67,11 @@ with components.errors_as_messages():
         delta_color="off",
         delta_arrow="off",
     )
-    cols[1].metric("Sequential p (decides)", f"{report.sequential_p:.4f}")
+    cols[1].metric(
+        "Sequential p (decides)",
+        "—" if math.isnan(diff.diff) else f"{report.sequential_p:.4f}",
+        help="Needs labelled outcomes on both arms; it starts at 1 and only falls as evidence comes in.",
+    )
     cols[2].metric("z-test p (reference)", "—" if math.isnan(diff.p_value) else f"{diff.p_value:.4f}")
     if len(report.cumulative):
         st.plotly_chart(cumulative_accuracy_figure(report.cumulative), width="stretch")

@@ -144,8 +144,10 @@ class TrafficRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    challenger_share: float = Field(ge=0.0, le=1.0, description="fraction of requests the challenger answers")
-    shadow: bool = Field(False, description="champion answers all; the challenger gets a logged copy")
+    challenger_share: float = Field(
+        ge=0.0, le=1.0, strict=True, description="fraction of requests the challenger answers (a JSON number)"
+    )
+    shadow: bool = Field(False, strict=True, description="champion answers all; the challenger gets a logged copy")
 
 
 class ErrorResponse(BaseModel):

@@ -53,8 +53,15 @@ def load_traffic(store: Store, model: str) -> TrafficConfig:
 
 
 def save_traffic(store: Store, config: TrafficConfig, actor: str) -> TrafficConfig:
-    """Store ``config`` (insert or replace) and return it."""
+    """Store ``config`` (insert or replace) and return it as stored.
+
+    Saving the split that is already stored changes nothing: its ``updated_at`` (which starts the
+    sample-ratio check's period) stays, so re-saving a form does not restart the check.
+    """
     validate_share(config.challenger_share)
+    current = load_traffic(store, config.model)
+    if current.updated_at is not None and current == config:
+        return current
     values = {
         "challenger_share": config.challenger_share,
         "shadow": config.shadow,
@@ -65,4 +72,4 @@ def save_traffic(store: Store, config: TrafficConfig, actor: str) -> TrafficConf
         updated = conn.execute(traffic.update().where(traffic.c.model == config.model).values(**values))
         if updated.rowcount == 0:
             conn.execute(traffic.insert().values(model=config.model, **values))
-    return config
+    return TrafficConfig(config.model, config.challenger_share, config.shadow, values["updated_at"])

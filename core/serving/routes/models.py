@@ -43,9 +43,8 @@ async def put_traffic(name: str, body: TrafficRequest, service: Service) -> Serv
             f"model {name!r} has no challenger, so there is nothing to send traffic to; set the "
             f"'{names.CHALLENGER}' alias on a version first (Registry page, or MLflow's set_registered_model_alias)"
         )
-    traffic = TrafficConfig(name, body.challenger_share, body.shadow)
-    await asyncio.to_thread(save_traffic, service.manager.registry.store, traffic, current_actor())
-    served.traffic = traffic
+    wanted = TrafficConfig(name, body.challenger_share, body.shadow)
+    served.traffic = await asyncio.to_thread(save_traffic, service.manager.registry.store, wanted, current_actor())
     return served.describe()
 
 
