@@ -27,6 +27,8 @@ class Settings:
         api_url: Base URL of the prediction service.
         api_token: Bearer token for mutating service routes (``None`` until generated).
         mlflow_ui_url: Base URL of an MLflow UI over the same tracking store; pages link runs to it.
+        trusted_models: Models whose pickled (cloudpickle/pickle) versions may load, from
+            ``MODELOPS_TRUSTED_MODELS`` (comma-separated names, or ``*`` for every model).
     """
 
     home: Path
@@ -35,6 +37,7 @@ class Settings:
     api_url: str
     api_token: str | None
     mlflow_ui_url: str | None = None
+    trusted_models: tuple[str, ...] = ()
 
     @property
     def artifact_root(self) -> Path:
@@ -55,6 +58,7 @@ class Settings:
             api_url=(env.get(names.ENV_API_URL) or DEFAULT_API_URL).rstrip("/"),
             api_token=env.get(names.ENV_API_TOKEN) or None,
             mlflow_ui_url=(env.get(names.ENV_MLFLOW_UI_URL) or "").rstrip("/") or None,
+            trusted_models=tuple(n.strip() for n in (env.get(names.ENV_TRUSTED_MODELS) or "").split(",") if n.strip()),
         )
 
     def ensure_home(self) -> Path:

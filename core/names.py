@@ -21,6 +21,7 @@ ENV_API_URL: Final = "MODELOPS_API_URL"
 ENV_API_TOKEN: Final = "MODELOPS_API_TOKEN"
 ENV_ACTOR: Final = "MODELOPS_ACTOR"
 ENV_MLFLOW_UI_URL: Final = "MODELOPS_MLFLOW_UI_URL"  # links from the dashboard to runs in the MLflow UI
+ENV_TRUSTED_MODELS: Final = "MODELOPS_TRUSTED_MODELS"  # names (comma-separated) or * whose pickle versions may load
 
 # The prediction service's tuning knobs (core.serving.config.ServiceConfig reads them).
 ENV_POLL_INTERVAL_S: Final = "MODELOPS_POLL_INTERVAL_S"

@@ -10,7 +10,8 @@ from core.errors import ServiceUnreachableError
 from core.registry.edits import edit_version as edit_version_fields
 from core.store.db import AliasMove
 from core.store.events import record_event
-from dashboard import resources
+from core.store.trust import record_trust
+from dashboard import resources, trust
 
 
 def promote(model: str, version: int, alias: str, *, actor: str, reason: str = "") -> str:
@@ -70,3 +71,24 @@ def edit_version(
     changes = edit_version_fields(resources.registry(), model, version, actor=actor, description=description, tags=tags)
     resources.registry_changed()
     return [c.field for c in changes]
+
+
+def set_trust(model: str, trusted: bool, *, actor: str, reason: str = "") -> str:
+    """Record an operator's trust decision on ``model``'s pickled versions; returns the message to show."""
+    record_trust(resources.registry().store, model, trusted, actor, reason)
+    resources.trust_changed()
+    trust.decisions_changed()
+    decided = (
+        "trusted: its pickled versions may load" if trusted else "no longer trusted: pickled versions stay unloaded"
+    )
+    try:
+        served = resources.service_client().reload().get(model)
+    except ServiceUnreachableError as exc:
+        return f"{model} {decided}. The prediction service was not reloaded ({exc})."
+    finally:
+        resources.service_changed()
+    if served is None:
+        return f"{model} {decided}."
+    arms = ", ".join(f"{alias} v{arm.version}" for alias, arm in served.arms.items()) or "nothing"
+    error = f" Last load error: {served.last_error}" if served.last_error else ""
+    return f"{model} {decided}. The service serves {arms}.{error}"

@@ -14,7 +14,7 @@ from core.api.schemas import ArmInfo
 from core.errors import ModelOpsError, ServiceUnreachableError
 from core.registry.frames import metric_regressions
 from core.registry.types import ModelSummary, VersionInfo
-from dashboard import actions, auth, resources, state
+from dashboard import actions, auth, resources, state, trust
 
 ALIAS_COLORS = {names.CHAMPION: "green", names.CHALLENGER: "orange"}
 
@@ -309,3 +309,29 @@ def version_editor(model: str, versions: list[VersionInfo], user: str | None) ->
             st.caption("No edits recorded yet.")
         else:
             st.dataframe(edits, hide_index=True, width="stretch", key=f"edits-{model}")
+
+
+def trust_panel(model: str, flavors: dict[int, str], user: str | None) -> None:
+    """The model's trust for pickled versions: who decided, the decisions, and (signed in) the switch."""
+    decision = resources.model_trust(model)
+    pickled = sorted(v for v, fmt in flavors.items() if fmt in ("cloudpickle", "pickle"))
+    title = "Trust: pickled versions " + ("may load" if decision.trusted else "do not load")
+    with st.expander(title, expanded=bool(pickled) and not decision.trusted):
+        if pickled:
+            listed = ", ".join(f"v{v}" for v in pickled)
+            st.markdown(
+                f"{listed} {'is' if len(pickled) == 1 else 'are'} stored with pickle. Unpickling runs code from the "
+                "artifact, so ModelOps loads these only for a model an operator trusts."
+            )
+        st.caption(f"{'Trusted' if decision.trusted else 'Not trusted'}: {decision.why}.")
+        if user is None:
+            st.caption("Sign in (sidebar) to trust this model or withdraw trust.")
+        reason = st.text_input("Reason (recorded)", key=state.scoped(state.TRUST_REASON, model), max_chars=500)
+        label = "Withdraw trust" if decision.trusted else "Trust this model"
+        if st.button(label, key=f"trust-{model}", disabled=user is None):
+            leave_message(actions.set_trust(model, not decision.trusted, actor=user or "", reason=reason))
+            st.session_state[state.CLEAR_FIELDS] = (state.scoped(state.TRUST_REASON, model),)
+            st.rerun()
+        history = trust.trust_decisions(model)
+        if not history.empty:
+            st.dataframe(history, hide_index=True, width="stretch", key=f"trust-history-{model}")

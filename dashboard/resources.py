@@ -34,6 +34,7 @@ from core.store.db import AliasMove
 from core.store.edits import edits_frame
 from core.store.log_reads import logged_inputs, recent_answered
 from core.store.traffic import load_traffic
+from core.store.trust import Trust, trust_of
 
 REGISTRY_TTL_S = 15
 SERVICE_TTL_S = 3
@@ -195,9 +196,32 @@ def service_changed() -> None:
 
 
 @st.cache_resource(show_spinner="Loading the model version…", max_entries=8)
+def _model_handle(tracking_uri: str, model: str, version: int, trusted: bool) -> ModelHandle:
+    return load_handle(tracking_uri, model, version, trusted=trusted)
+
+
 def model_handle(tracking_uri: str, model: str, version: int) -> ModelHandle:
-    """A model version loaded once and shared by every session (never mutated)."""
-    return load_handle(tracking_uri, model, version)
+    """A model version loaded once and shared by every session (never mutated).
+
+    Pickled versions load only when the model is trusted (:func:`model_trust`); a new decision
+    is a new cache entry, so it takes effect on the next render.
+    """
+    return _model_handle(tracking_uri, model, version, model_trust(model).trusted)
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def _trust(db_url: str, model: str) -> Trust:
+    return trust_of(registry().store, model, settings().trusted_models)
+
+
+def model_trust(model: str) -> Trust:
+    """Whether ``model``'s pickled versions may load, and on whose word."""
+    return _trust(settings().db_url, model)
+
+
+def trust_changed() -> None:
+    """Forget cached trust decisions after one is recorded."""
+    _trust.clear()
 
 
 @st.cache_data(ttl=3, show_spinner=False)

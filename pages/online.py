@@ -43,7 +43,11 @@ with components.errors_as_messages():
                 f"{last.candidate_accuracy:.4f}",
                 f"{100 * (last.candidate_accuracy - last.champion_accuracy):+.2f} points",
             )
-            (st.success if last.accepted else st.error)(f"Last decision ({last.event}): {last.reason}")
+            # The one place a decision is shown (the buttons below leave no message that would repeat it);
+            # only a passed gate is green.
+            passed = last.accepted and last.event != "rejected"
+            made = f" → v{last.new_version}" if last.new_version else ""
+            (st.success if passed else st.error)(f"Last decision ({last.event}{made}): {last.reason}")
             if model.champion is not None and last.champion_version != model.champion:
                 st.caption(
                     f"That decision compared the candidate with v{last.champion_version}; the champion is now "
@@ -60,17 +64,13 @@ with components.errors_as_messages():
         if user is None:
             st.caption(auth.refusal())
         a, b, c, d = st.columns(4)
+        # The decision shows up as "Last decision" above after the rerun: no flash message repeating it.
         if a.button("Evaluate", key="online-evaluate", disabled=user is None, help="judge without registering"):
-            result = client.online_evaluate(name, register=False)
-            components.leave_message(f"{result.event}: {result.reason}", "success" if result.accepted else "warning")
+            client.online_evaluate(name, register=False)
             resources.online_changed()
             st.rerun()
         if b.button("Evaluate and register", key="online-register", disabled=user is None):
-            result = client.online_evaluate(name, register=True)
-            made = f" → v{result.new_version}" if result.new_version else ""
-            components.leave_message(
-                f"{result.event}{made}: {result.reason}", "success" if result.accepted else "warning"
-            )
+            client.online_evaluate(name, register=True)
             resources.registry_changed()
             resources.online_changed()
             st.rerun()

@@ -210,6 +210,9 @@ class ServedModelInfo(BaseModel):
     class_names: list[str] = Field(description="display name of each class, in `classes` order")
     last_error: str | None = Field(description="the last load failure, if any")
     last_error_at: float | None = Field(description="Unix time of the last load failure")
+    next_retry_at: float | None = Field(
+        default=None, description="Unix time of the next load attempt (the wait doubles up to 5 minutes)"
+    )
 
 
 class ServedModels(BaseModel):
@@ -275,3 +278,21 @@ class OnlineState(BaseModel):
     auto_register: bool
     auto_promote: bool
     last_update: OnlineUpdate | None
+
+
+class TrustRequest(BaseModel):
+    """An operator's decision on a model's pickled (cloudpickle/pickle) versions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trusted: bool = Field(True, strict=True, description="true: its pickled versions may load; false: never")
+    reason: str = Field("", max_length=500, description="why, for the record")
+
+
+class TrustResponse(BaseModel):
+    """The model's trust after the decision, and what is served now."""
+
+    model: str
+    trusted: bool
+    why: str = Field(description="on whose word: the environment's list or the recorded decision")
+    served: ServedModelInfo | None = Field(description="the model's serving state after the reload")

@@ -1,7 +1,10 @@
 """scikit-learn models stored in MLflow's skops format, loaded without pickle.
 
-The trusted-types list lives here, in our code; the one MLflow writes into the MLmodel
-file is never consulted, so a tampered artifact cannot widen what gets deserialised.
+The trusted-types list lives here, in our code. The list MLflow writes into a version's MLmodel
+file (``skops_trusted_types``) is added only for types inside :data:`DECLARABLE_PACKAGES`
+(scikit-learn's, NumPy's and SciPy's own classes), so a tampered artifact cannot widen trust to
+arbitrary code. Pickled versions (``cloudpickle``/``pickle``) load only when the caller says the
+operator trusted the model (:mod:`core.store.trust`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from core.errors import UntrustedModelError
 TRUSTED_TYPES: tuple[str, ...] = ("sklearn.tree._tree.Tree",)
 
 SKOPS_FILE = "model.skops"
+#: Packages whose types a version's own MLmodel may declare trusted.
+DECLARABLE_PACKAGES: tuple[str, ...] = ("sklearn.", "numpy.", "scipy.")
+PICKLE_FORMATS = ("cloudpickle", "pickle")
 
 
 def log_model(model: Any, *, name: str = "model", **kwargs: Any) -> Any:
@@ -43,26 +49,45 @@ def load_model(model_uri: str, dst_path: str | None = None) -> Any:
     return load_local(local, model_uri)
 
 
-def load_local(local: Path, model_uri: str = "") -> Any:
-    """Load from an already downloaded model directory (see :func:`load_model`)."""
+def load_local(local: Path, model_uri: str = "", *, allow_pickle: bool = False, model_name: str = "") -> Any:
+    """Load from an already downloaded model directory (see :func:`load_model`).
+
+    ``allow_pickle``: the operator trusted this model, so a ``cloudpickle``/``pickle`` version may load.
+    """
     import skops.io
     import yaml
 
     model_uri = model_uri or str(local)
     mlmodel = yaml.safe_load((local / "MLmodel").read_text())
     flavor = (mlmodel.get("flavors") or {}).get("sklearn") or {}
-    if flavor.get("serialization_format") != "skops":
+    fmt = flavor.get("serialization_format")
+    if fmt in PICKLE_FORMATS and allow_pickle:
+        import mlflow.sklearn
+
+        return mlflow.sklearn.load_model(str(local))
+    if fmt != "skops":
+        name = model_name or "<model>"
         raise UntrustedModelError(
-            f"{model_uri} is stored as {flavor.get('serialization_format')!r}, not 'skops'; "
-            "ModelOps does not unpickle models. Re-log it with serialization_format='skops'."
+            f"{model_uri} is stored as {fmt!r}, not 'skops'; ModelOps unpickles a model's versions only when an "
+            f"operator trusts the model: set MODELOPS_TRUSTED_MODELS={name} (or *), or press 'Trust this model' on "
+            f"the Registry page (POST /v1/models/{name}/trust). Or re-log it with serialization_format='skops'."
         )
     path = local / flavor.get("pickled_model", SKOPS_FILE)
     if path.resolve().parent != local.resolve() or path.suffix != ".skops":
         raise UntrustedModelError(f"{model_uri}: unexpected model file {path.name!r}")
-    untrusted = set(skops.io.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
+    trusted = set(TRUSTED_TYPES) | declared_types(flavor)
+    untrusted = set(skops.io.get_untrusted_types(file=path)) - trusted
     if untrusted:
         raise UntrustedModelError(
             f"{model_uri} holds types ModelOps does not trust: {', '.join(sorted(untrusted))}. "
             "Add them to core.flavors.sklearn_skops.TRUSTED_TYPES if they are safe."
         )
-    return skops.io.load(path, trusted=list(TRUSTED_TYPES))
+    return skops.io.load(path, trusted=sorted(trusted))
+
+
+def declared_types(flavor: dict[str, Any]) -> set[str]:
+    """The MLmodel's ``skops_trusted_types`` that lie inside :data:`DECLARABLE_PACKAGES`."""
+    declared = flavor.get("skops_trusted_types") or []
+    if not isinstance(declared, list):
+        return set()
+    return {t for t in declared if isinstance(t, str) and t.startswith(DECLARABLE_PACKAGES)}

@@ -80,6 +80,25 @@ def version_flavor(tracking_uri: str, model: str, version: int) -> str | None:
     For versions ModelOps did not register (they have no ``modelops.flavor`` tag). ``None`` when
     the MLmodel file cannot be read.
     """
+    flavors = _mlmodel_flavors(tracking_uri, model, version)
+    if flavors is None:
+        return None
+    if "sklearn" in flavors:
+        return "sklearn"
+    if "tensorflow" in flavors or "keras" in flavors:
+        return "keras"
+    return next((f for f in flavors if f != "python_function"), "python_function" if flavors else None)
+
+
+def version_storage(tracking_uri: str, model: str, version: int) -> str | None:
+    """How a version is stored: ``skops``, ``cloudpickle`` or ``pickle`` for scikit-learn, else its flavor."""
+    flavors = _mlmodel_flavors(tracking_uri, model, version)
+    if flavors is not None and "sklearn" in flavors:
+        return str((flavors["sklearn"] or {}).get("serialization_format") or "pickle")
+    return version_flavor(tracking_uri, model, version)
+
+
+def _mlmodel_flavors(tracking_uri: str, model: str, version: int) -> dict[str, Any] | None:
     from pathlib import Path
 
     import mlflow.artifacts
@@ -89,11 +108,6 @@ def version_flavor(tracking_uri: str, model: str, version: int) -> str | None:
         local = mlflow.artifacts.download_artifacts(
             artifact_uri=f"models:/{model}/{version}/MLmodel", tracking_uri=tracking_uri
         )
-        flavors = (yaml.safe_load(Path(local).read_text()) or {}).get("flavors") or {}
+        return (yaml.safe_load(Path(local).read_text()) or {}).get("flavors") or {}
     except Exception:
         return None
-    if "sklearn" in flavors:
-        return "sklearn"
-    if "tensorflow" in flavors or "keras" in flavors:
-        return "keras"
-    return next((f for f in flavors if f != "python_function"), "python_function" if flavors else None)

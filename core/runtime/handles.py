@@ -82,12 +82,15 @@ class ModelHandle:
         return self.ood.scores(features)
 
 
-def load_handle(tracking_uri: str, model_name: str, version: int, tflite: str | None = None) -> ModelHandle:
+def load_handle(
+    tracking_uri: str, model_name: str, version: int, tflite: str | None = None, *, trusted: bool = False
+) -> ModelHandle:
     """Load, validate and warm one registered version.
 
     ``tflite`` names a TFLite build key (``int8``, ``float16``, ...): a Keras version with an
     accepted build of that key is served by LiteRT instead of Keras; otherwise Keras serves
-    and ``runtime_reason`` says why.
+    and ``runtime_reason`` says why. ``trusted``: an operator trusted the model
+    (:mod:`core.store.trust`), so its pickled scikit-learn versions may load.
 
     Raises:
         UntrustedModelError: the artifact is not a format we load safely.
@@ -104,7 +107,7 @@ def load_handle(tracking_uri: str, model_name: str, version: int, tflite: str | 
     mlmodel = yaml.safe_load((local / "MLmodel").read_text())
     flavors = mlmodel.get("flavors") or {}
     if "sklearn" in flavors:
-        return _load_sklearn(uri, model_name, version, local, tracking_uri)
+        return _load_sklearn(uri, model_name, version, local, tracking_uri, trusted)
     if "tensorflow" in flavors or "keras" in flavors:
         handle = _load_keras(model_name, version, local, tracking_uri)
         if tflite:
@@ -115,10 +118,12 @@ def load_handle(tracking_uri: str, model_name: str, version: int, tflite: str | 
     )
 
 
-def _load_sklearn(uri: str, model_name: str, version: int, local: Path, tracking_uri: str) -> ModelHandle:
+def _load_sklearn(
+    uri: str, model_name: str, version: int, local: Path, tracking_uri: str, trusted: bool = False
+) -> ModelHandle:
     from mlflow.models import Model
 
-    model = sklearn_skops.load_local(local, uri)
+    model = sklearn_skops.load_local(local, uri, allow_pickle=trusted, model_name=model_name)
     if hasattr(model, "n_jobs"):
         # Serving calls are small and frequent; joblib's per-call thread start-up costs more than it saves.
         model.n_jobs = 1
@@ -131,9 +136,11 @@ def _load_sklearn(uri: str, model_name: str, version: int, local: Path, tracking
         kind="tabular",
         runtime="sklearn",
         model=model,
-        columns=signature_columns(signature),
+        columns=signature_columns(signature) or estimator_columns(model),
         classes=[c.item() if hasattr(c, "item") else c for c in getattr(model, "classes_", [])],
     )
+    if handle.columns and not signature_columns(signature):
+        handle.runtime_reason = "no signature logged: the input columns are the estimator's feature_names_in_"
     handle.class_names = stored_class_names(tracking_uri, model_name, version, handle.classes)
     if handle.columns:  # warm: the first call pays for lazy initialisation, not a user
         probe = _probe_rows(local, handle.columns)
@@ -146,8 +153,14 @@ def _load_sklearn(uri: str, model_name: str, version: int, local: Path, tracking
             fast = forest_proba(model)
             if fast is not None and np.array_equal(fast(probe), expected):
                 handle.fast_proba, handle.runtime = fast, "sklearn-trees"
-        handle.runtime_reason = reason
+        handle.runtime_reason = "; ".join(r for r in (handle.runtime_reason, reason) if r)
     return handle
+
+
+def estimator_columns(model: Any) -> list[Column]:
+    """Numeric columns named by a fitted estimator's ``feature_names_in_`` (fitted on a DataFrame), else none."""
+    found = getattr(model, "feature_names_in_", None)
+    return [Column(str(n), "double", True) for n in found] if found is not None else []
 
 
 def _onnx_proba(uri: str, model_name: str, version: int) -> tuple[Any, str]:

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 from core import names
 from core.api.schemas import ArmInfo, InputColumn, ServedModelInfo, ServedModels, TrafficInfo
@@ -28,6 +28,7 @@ from core.serving.batching import MicroBatcher
 from core.serving.config import ServiceConfig
 from core.serving.metrics import ServiceMetrics
 from core.store.traffic import TrafficConfig, load_traffic
+from core.store.trust import trust_of
 
 ONNX_TAG_PREFIX = "modelops.onnx."
 
@@ -61,6 +62,7 @@ class ServedModel:
     wanted: dict[str, int] = field(default_factory=dict)
     last_error: str | None = None
     last_error_at: float | None = None
+    next_retry_at: float | None = None
 
     @property
     def kind(self) -> str | None:
@@ -107,7 +109,27 @@ class ServedModel:
             class_names=list(handle.class_names) if handle else [],
             last_error=self.last_error,
             last_error_at=self.last_error_at,
+            next_retry_at=self.next_retry_at,
         )
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """A version that failed to load: why, how often, and when it is tried again."""
+
+    message: str
+    attempts: int
+    retry_at: float
+
+    #: The longest wait between two attempts, in seconds.
+    MAX_BACKOFF_S: ClassVar[float] = 300.0
+
+    @classmethod
+    def after(cls, previous: LoadFailure | None, message: str, poll_interval_s: float) -> LoadFailure:
+        """The failure after one more attempt: the wait doubles from one poll interval up to 5 minutes."""
+        attempts = 1 if previous is None else previous.attempts + 1
+        wait = min(max(poll_interval_s, 1.0) * 2 ** (attempts - 1), cls.MAX_BACKOFF_S)
+        return cls(message, attempts, time.time() + wait)
 
 
 class HandleCache(Generic[K, V]):
@@ -195,6 +217,7 @@ class ModelManager:
         self._poller: threading.Thread | None = None
         self.last_sync_at: float | None = None
         self.last_sync_error: str | None = None
+        self._failures: dict[tuple[str, int], LoadFailure] = {}
 
     # -- lookup ---------------------------------------------------------------------------
     def get(self, name: str) -> ServedModel:
@@ -221,6 +244,8 @@ class ModelManager:
         so the faster runtime is taken without a restart.
         """
         with self._sync_lock:
+            if rebuild:
+                self._failures.clear()  # an operator asked: try failed versions again now
             try:
                 summaries = self.registry.list_models()
                 self.last_sync_error = None
@@ -275,16 +300,29 @@ class ModelManager:
         cached = self._handles.get((model, version))
         if cached is not None:
             return Arm(alias, cached.handle, cached.batcher)
+        failed = self._failures.get((model, version))
+        if failed is not None and time.time() < failed.retry_at:
+            return None  # backing off: the reason is already shown and logged
         try:
             builds = _build_tags(self.registry.get_version(model, version).tags)
-            handle = load_handle(self.settings.tracking_uri, model, version, self.config.tflite_models.get(model))
+            trusted = trust_of(self.registry.store, model, self.settings.trusted_models).trusted
+            handle = load_handle(
+                self.settings.tracking_uri, model, version, self.config.tflite_models.get(model), trusted=trusted
+            )
             self._loaded_builds[(model, version)] = builds
         except Exception as exc:
             message = f"v{version} ({alias}) failed to load and was not swapped in: {exc}"
-            log.warning("%s: %s", model, message)
-            served.last_error, served.last_error_at = message, time.time()
+            failure = LoadFailure.after(failed, message, self.config.poll_interval_s)
+            self._failures[(model, version)] = failure
+            if failed is None or failed.message != message:  # logged once per change, not every poll
+                log.warning("%s: %s (next try in %.0f s)", model, message, failure.retry_at - time.time())
+            served.last_error, served.last_error_at, served.next_retry_at = message, time.time(), failure.retry_at
             self.metrics.load_failures.labels(model, str(version)).inc()
             return None
+        if failed is not None:
+            log.info("%s: v%s loaded after %d failed attempt(s)", model, version, failed.attempts)
+            del self._failures[(model, version)]
+            served.last_error = served.last_error_at = served.next_retry_at = None
         batcher = MicroBatcher(
             handle.predict_proba,
             max_rows=self.config.max_batch_rows,

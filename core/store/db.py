@@ -78,6 +78,17 @@ version_edits = sa.Table(
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
 )
 
+trust_decisions = sa.Table(
+    "trust_decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model", sa.String(256), nullable=False, index=True),
+    sa.Column("trusted", sa.Boolean, nullable=False),
+    sa.Column("actor", sa.String(256), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, default=""),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
 traffic = sa.Table(
     "traffic",
     metadata,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mlflow
 import numpy as np
 import pytest
@@ -43,8 +45,28 @@ def test_pickled_model_is_refused(bc_home: Settings) -> None:
         info = mlflow.sklearn.log_model(
             LogisticRegression(max_iter=5000).fit(X, y), name="m", serialization_format="cloudpickle"
         )
-    with pytest.raises(UntrustedModelError, match="does not unpickle"):
+    with pytest.raises(UntrustedModelError, match="unpickles a model's versions only when an operator trusts"):
         sklearn_skops.load_model(info.model_uri)
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=info.model_uri))
+    trusted = sklearn_skops.load_local(local, info.model_uri, allow_pickle=True)  # the operator trusted the model
+    assert trusted.predict(X.head(3)).shape == (3,)
+
+
+def test_scikit_learn_types_the_version_declares_are_trusted(bc_home: Settings) -> None:
+    """MLflow users pass skops_trusted_types for models outside skops' defaults; scikit-learn's own are taken."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    configure_mlflow(bc_home)
+    X, _, y, _ = breast_cancer_split()
+    declared = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(
+            HistGradientBoostingClassifier(max_iter=10).fit(X, y),
+            name="m",
+            serialization_format="skops",
+            skops_trusted_types=declared,
+        )
+    assert sklearn_skops.load_model(info.model_uri).predict(X.head(3)).shape == (3,)
 
 
 def test_untrusted_type_is_refused_even_if_the_artifact_trusts_it(bc_home: Settings) -> None:

@@ -25,6 +25,21 @@ def _table(at: AppTest, column: str):  # AppTest finds dataframes by position, n
     return next(d.value for d in at.dataframe if column in d.value.columns)
 
 
+def _decisions_shown(at: AppTest) -> list[str]:
+    """Every message about a gate decision, as ``kind: first words`` (up to "candidate accuracy")."""
+    shown = []
+    for kind in ("success", "info", "warning", "error"):
+        for m in getattr(at, kind):
+            if "candidate accuracy" in m.value:
+                shown.append(f"{kind}: {m.value[: m.value.index('candidate accuracy')]}candidate accuracy")
+    return shown
+
+
+def _chart(at: AppTest) -> str:
+    """The online chart's plotly JSON."""
+    return at.get("plotly_chart")[0].proto.spec
+
+
 def _page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=180).run()
     at.switch_page("../pages/online.py").run()
@@ -61,10 +76,11 @@ def test_online_page_evaluates_registers_and_promotes(
 
     at.button(key="online-evaluate").click().run()
     assert not at.exception
-    assert at.success[0].value.startswith("evaluated: candidate accuracy")
+    assert _decisions_shown(at) == ["success: Last decision (evaluated): candidate accuracy"]  # once, no flash
     at.button(key="online-register").click().run()
-    assert at.success[0].value.startswith("registered → v2: candidate accuracy")
+    assert _decisions_shown(at) == ["success: Last decision (registered → v2): candidate accuracy"]
     assert at.get("plotly_chart")
+    assert '"v2"' in _chart(at)  # the registration's marker is labelled with its version
     decisions = _table(at, "event")
     assert list(decisions["event"])[:2] == ["registered", "evaluated"]
     lineage = _table(at, "parent")
@@ -81,6 +97,7 @@ def test_online_page_evaluates_registers_and_promotes(
     assert registry.resolve_alias(ONLINE, names.CHAMPION) == 2
     assert registry.history(ONLINE, alias=names.CHAMPION, limit=1)[0].actor == current_actor()  # the page's user
     assert _table(at, "event")["event"].iloc[0] == "promoted"  # in the page's timeline too
+    assert "v2 promoted" in _chart(at)  # and on the chart, though it carries no accuracy
     assert any("the champion is now v2" in c.value for c in at.caption)  # the last decision was against v1
 
     at.button(key="online-reset").click().run()
@@ -103,9 +120,12 @@ def test_online_page_evaluates_registers_and_promotes(
         )
         assert r.status_code == 200, r.text
     at.button(key="online-evaluate").click().run()
-    assert not any(m.value.startswith("rejected") for m in at.success), "a rejected candidate announced in green"
-    assert at.warning[0].value.startswith("rejected: ")
-    assert any(m.value.startswith("Last decision (rejected)") for m in at.error)
+    assert not any("fails the gate" in m.value for m in at.success), "a rejected candidate announced in green"
+    # shown once, in red, not also as a flash message
+    assert _decisions_shown(at) == ["error: Last decision (rejected): candidate accuracy"]
+    at.button(key="online-register").click().run()  # registering a failing candidate: rejected too
+    assert _decisions_shown(at) == ["error: Last decision (rejected): candidate accuracy"]
+    assert 3 not in [v.version for v in Registry.from_settings(Settings.from_env()).list_versions(ONLINE)]
 
 
 def test_online_page_without_the_service_says_so(online_home: Settings) -> None:

@@ -7,13 +7,14 @@ import asyncio
 from fastapi import APIRouter
 
 from core import names
-from core.api.schemas import ServedModelInfo, ServedModels, TrafficRequest
+from core.api.schemas import ServedModelInfo, ServedModels, TrafficRequest, TrustRequest, TrustResponse
 from core.errors import InvalidInputError
 from core.registry.types import current_actor
 from core.serving.auth import REQUIRE_TOKEN
 from core.serving.errors import AUTH_ERRORS
 from core.serving.state import Service
 from core.store.traffic import TrafficConfig, save_traffic
+from core.store.trust import record_trust, trust_of
 
 router = APIRouter()
 
@@ -58,3 +59,21 @@ async def put_traffic(name: str, body: TrafficRequest, service: Service) -> Serv
 )
 async def reload(service: Service) -> ServedModels:
     return await asyncio.to_thread(service.manager.sync, True)
+
+
+@router.post(
+    "/v1/models/{name}/trust",
+    tags=["admin"],
+    summary="Trust (or stop trusting) a model's pickled versions (authenticated, recorded)",
+    response_model=TrustResponse,
+    responses=AUTH_ERRORS,
+    dependencies=[REQUIRE_TOKEN],
+)
+async def trust(name: str, body: TrustRequest, service: Service) -> TrustResponse:
+    registry = service.manager.registry
+    await asyncio.to_thread(registry.get_model, name)  # 404 for a model the registry does not have
+    await asyncio.to_thread(record_trust, registry.store, name, body.trusted, current_actor(), body.reason)
+    state = await asyncio.to_thread(service.manager.sync, True)  # failed loads are tried again now
+    decided = trust_of(registry.store, name, service.settings.trusted_models)
+    served = next((m for m in state.models if m.name == name), None)
+    return TrustResponse(model=name, trusted=decided.trusted, why=decided.why, served=served)
