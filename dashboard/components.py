@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
 from core import names
@@ -14,6 +16,7 @@ from core.api.schemas import ArmInfo
 from core.errors import ModelOpsError, ServiceUnreachableError
 from core.registry.frames import metric_regressions
 from core.registry.types import ModelSummary, VersionInfo
+from core.runtime.tabular import INTEGER_TYPES, NUMERIC_TYPES, Column
 from dashboard import actions, auth, resources, state, trust
 
 ALIAS_COLORS = {names.CHAMPION: "green", names.CHALLENGER: "orange"}
@@ -335,3 +338,29 @@ def trust_panel(model: str, flavors: dict[int, str], user: str | None) -> None:
         history = trust.trust_decisions(model)
         if not history.empty:
             st.dataframe(history, hide_index=True, width="stretch", key=f"trust-history-{model}")
+
+
+def whatif_input(container: Any, column: Column, seen: pd.Series, value: Any, key: str) -> Any:
+    """One what-if field for ``column``: a bounded number, a category, a true/false choice or a date-time text."""
+    if column.type in NUMERIC_TYPES:
+        lo, hi = float(seen.min()), float(seen.max())
+        integer = column.type in INTEGER_TYPES
+        step = 1.0 if integer else ((hi - lo) / 100 or 0.01)
+        picked = container.number_input(
+            column.name,
+            min_value=lo,
+            max_value=hi,
+            value=float(np.clip(float(value), lo, hi)),
+            step=step,
+            format="%.0f" if integer else "%.4g",
+            key=key,
+        )
+        return int(picked) if integer else picked
+    if column.type == "boolean":
+        return container.selectbox(column.name, [False, True], index=int(bool(value)), key=key)
+    if column.type == "datetime":
+        return container.text_input(column.name, value=str(value), key=key)
+    options = list(column.categories) if column.categories else sorted(seen.dropna().unique().tolist(), key=str)
+    if value not in options:
+        options.append(value)
+    return container.selectbox(column.name, options, index=options.index(value), key=key)

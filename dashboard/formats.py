@@ -1,8 +1,9 @@
 """One set of column formats for every table the dashboard shows.
 
 p-values in scientific notation (never sixty zeros), latencies in ms with one decimal, shares
-and accuracies as percentages. Columns are matched by name, so a table from any core function
-gets the same formats as every other page: ``formats.table(frame, key=...)``.
+and accuracies as percentages, a missing value as an em dash (never "None"), and free-text columns
+(a reason, an error) wide and last, so they read at 1280 px. Columns are matched by name, so a table
+from any core function gets the same formats as every other page: ``formats.table(frame, key=...)``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ PERCENT = "%.1f%%"  # of the value × 100: :func:`displayed` scales the column (
 COMPACT = "%.4g"
 SIGNED = "%+.4f"
 METRIC = "%.4f"
+MISSING = "—"  # what an empty cell shows (Streamlit's own placeholder reads "None")
+TEXT_WIDTH = "large"
+WRAPPED_ROW_HEIGHT = 88  # px: above 4 rem, Streamlit wraps a cell's text (four lines of it)
+HEADER_HEIGHT = 36  # px, with the table's border: what a table of n rows needs above them
+LONG_TEXT = 60  # characters: a text column with a longer value gets wrapped rows
 
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(^|[_ ])p([_ -]?value|_adjusted)?$|^p[_ -]|sequential_p|srm_p"), P_VALUE),
@@ -31,6 +37,18 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^delta$"), SIGNED),
     (re.compile(r"^(statistic|threshold|shap|value)$"), COMPACT),
 )
+
+# Free text that runs to a sentence: a reason given for a promotion, why an arm runs where it does,
+# an error message, the list of drifted features of a segment.
+_TEXT = re.compile(r"(^|[_ ])(reasons?|why|errors?|messages?|descriptions?|details?|notes?|comments?|drifted)$")
+
+
+def is_text_column(frame: pd.DataFrame, column: Any) -> bool:
+    """Whether ``column`` of ``frame`` is free text, shown wide and last (by its name, and not a number or flag)."""
+    series = frame[column]
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return False
+    return bool(_TEXT.search(str(column).strip().lower()))
 
 
 def number_format(column: str) -> str | None:
@@ -47,9 +65,12 @@ def number_format(column: str) -> str | None:
 
 
 def column_config(frame: pd.DataFrame) -> dict[str, Any]:
-    """``st.dataframe`` column configuration for the numeric columns of ``frame``."""
+    """``st.dataframe`` column configuration: formats of the numeric columns, widths of the text ones."""
     config: dict[str, Any] = {}
     for column in frame.columns:
+        if is_text_column(frame, column):
+            config[str(column)] = st.column_config.TextColumn(width=TEXT_WIDTH)
+            continue
         if not pd.api.types.is_numeric_dtype(frame[column]) or pd.api.types.is_bool_dtype(frame[column]):
             continue
         fmt = number_format(str(column))
@@ -86,18 +107,55 @@ def metric_columns(columns: list[str]) -> dict[str, Any]:
     return {c: st.column_config.NumberColumn(format=METRIC) for c in columns}
 
 
+def column_order(frame: pd.DataFrame) -> list[str] | None:
+    """The columns with the free-text ones moved last (``None``: the frame's own order already is)."""
+    names = [str(c) for c in frame.columns]
+    text = [str(c) for c in frame.columns if is_text_column(frame, c)]
+    order = [c for c in names if c not in text] + text
+    return None if order == names else order
+
+
+def wrapped_row_height(frame: pd.DataFrame) -> int | None:
+    """:data:`WRAPPED_ROW_HEIGHT` when a free-text value is longer than a line (``None``: one-line rows)."""
+    for column in frame.columns:
+        if is_text_column(frame, column) and frame[column].dropna().astype(str).str.len().gt(LONG_TEXT).any():
+            return WRAPPED_ROW_HEIGHT
+    return None
+
+
 def table(
-    frame: pd.DataFrame, *, key: str | None = None, container: Any = st, columns: dict[str, Any] | None = None
+    frame: pd.DataFrame,
+    *,
+    key: str | None = None,
+    container: Any = st,
+    columns: dict[str, Any] | None = None,
+    height: int | str = "auto",
+    row_height: int | None = None,
 ) -> None:
     """Show ``frame`` as a full-width table without its index, numbers formatted by :func:`number_format`.
 
-    ``columns`` adds or overrides column configurations (e.g. a link column).
+    Missing values show as :data:`MISSING`; free-text columns wide and last, their cells wrapped
+    onto four lines when a value is longer than :data:`LONG_TEXT` (unless ``row_height`` says
+    otherwise). ``columns`` adds or overrides column configurations (e.g. a link column).
     """
     config = {**column_config(frame), **(columns or {})}
     # a column given its own format keeps its values (a percent scaling would show 94.4056)
     shown = displayed(frame.drop(columns=list(columns or {}), errors="ignore"))
     shown = pd.concat([shown, frame[[c for c in frame.columns if c in (columns or {})]]], axis=1)[list(frame.columns)]
-    container.dataframe(shown, hide_index=True, width="stretch", key=key, column_config=config)
+    row_height = row_height if row_height is not None else wrapped_row_height(frame)
+    if height == "auto" and row_height is not None and len(frame) <= 10:
+        height = HEADER_HEIGHT + row_height * len(frame) + 2  # every row, not a 400-px window of them
+    container.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        height=height,
+        row_height=row_height,
+        key=key,
+        column_config=config,
+        column_order=column_order(frame),
+        placeholder=MISSING,
+    )
 
 
 def moment(at: datetime | None) -> str:

@@ -321,7 +321,7 @@ def global_explanation(tracking_uri: str, model: str, version: int, rows: int) -
     assert isinstance(explainer_, TabularExplainer)
     frame = reference_frame(tracking_uri, model, version)
     sample = frame.sample(n=min(rows, len(frame)), random_state=0) if len(frame) > rows else frame
-    return explainer_.explain(sample[explainer_.feature_names].to_numpy(dtype="float64"))
+    return explainer_.explain(sample[explainer_.feature_names].to_numpy(dtype=explainer_.dtype))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

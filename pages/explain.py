@@ -54,6 +54,7 @@ with components.errors_as_messages():
     if isinstance(main, TabularExplainer):
         frame = resources.reference_frame(uri, model.name, version)
         features = main.feature_names
+        handle_columns = main.handle.columns
         classes = [str(c) for c in main.classes]
         shown = dict(zip(classes, main.handle.class_names or classes, strict=False))
         default_class = 1 if len(classes) == 2 else 0
@@ -139,7 +140,7 @@ with components.errors_as_messages():
                 if missing:
                     st.error(f"The logged request lacks this version's features {missing[:5]}.")
                     st.stop()
-                row = logged.rows.loc[int(pick), features].astype("float64").to_numpy()
+                row = logged.rows.loc[int(pick), features].to_numpy(dtype=main.dtype)
             else:
                 index = st.number_input(
                     f"Reference row (0–{len(reference) - 1})",
@@ -148,28 +149,18 @@ with components.errors_as_messages():
                     0,
                     key=state.scoped(state.EXPLAIN_ROW, model.name),
                 )
-                row = reference.loc[int(index)].to_numpy(dtype="float64")
+                row = reference.loc[int(index)].to_numpy(dtype=main.dtype)
                 if source == "What-if":
-                    st.caption("Change any value; each input is bounded by the range seen in the reference data.")
-                    lows, highs = reference.min(), reference.max()
+                    st.caption(
+                        "Change any value; numbers are bounded by the range seen in the reference data, "
+                        "categories offer the values the model knows."
+                    )
                     grid = st.columns(3)
-                    edited = []
-                    for j, f in enumerate(features):
-                        lo, hi = float(lows[f]), float(highs[f])
-                        step = (hi - lo) / 100 or 0.01
-                        value = float(np.clip(row[j], lo, hi))
-                        edited.append(
-                            grid[j % 3].number_input(
-                                f,
-                                min_value=lo,
-                                max_value=hi,
-                                value=value,
-                                step=step,
-                                format="%.4g",
-                                key=f"whatif-{index}-{j}",
-                            )
-                        )
-                    row = np.asarray(edited, dtype="float64")
+                    edited = [
+                        components.whatif_input(grid[j % 3], c, reference[c.name], row[j], f"whatif-{index}-{j}")
+                        for j, c in enumerate(handle_columns)
+                    ]
+                    row = np.asarray(edited, dtype=main.dtype)
             columns = st.columns(len(chosen))
             for col, v in zip(columns, chosen, strict=True):
                 explainer = explainers[v]

@@ -64,7 +64,7 @@ with components.errors_as_messages():
         if comparison.params.empty:
             right.caption("Same parameters.")
         else:
-            right.dataframe(comparison.params, hide_index=True, width="stretch")
+            formats.table(comparison.params, key="compare-params", container=right)
 
     st.subheader("Promote")
     reason_key = state.scoped(state.PROMOTE_REASON, name)
@@ -135,4 +135,19 @@ with components.errors_as_messages():
     moves = resources.list_history(name)
     if moves:
         st.plotly_chart(champion_timeline_figure(moves), width="stretch")
-    st.dataframe(history_frame(moves), hide_index=True, width="stretch")
+    # 820 px of table at 1280: the model is the one chosen above and "from → to" is one column, so the
+    # reason (last, wrapped onto four lines when long) keeps about 360 px of it
+    history = history_frame(moves)
+    history.insert(3, "move", history.pop("from") + " → " + history.pop("to"))
+    formats.table(
+        history.drop(columns=["model"]),
+        key="alias-history",
+        columns={
+            "when": st.column_config.DatetimeColumn("when (UTC)", format="YYYY-MM-DD HH:mm", width=135),
+            "alias": st.column_config.TextColumn(width=90),
+            "move": st.column_config.TextColumn(width=75),
+            "action": st.column_config.TextColumn(width=75),
+            "who": st.column_config.TextColumn(width=70),
+            "reason": st.column_config.TextColumn(width=360),
+        },
+    )

@@ -193,6 +193,20 @@ def seeded_home(seeded_template: Path, tmp_path: Path, monkeypatch: pytest.Monke
     yield _home(seeded_template, tmp_path, monkeypatch)
 
 
+@pytest.fixture(scope="session")
+def foreign_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A registry written by plain MLflow code (tests/foreign.py), built once per worker."""
+    from tests.foreign import build_foreign_registry
+
+    return build_foreign_registry(tmp_path_factory.mktemp("foreign") / "home")
+
+
+@pytest.fixture
+def foreign_home(foreign_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A private copy of the plain-MLflow registry; the environment points at it."""
+    return _home(foreign_template, tmp_path, monkeypatch)
+
+
 @pytest.fixture
 def empty_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """A MODELOPS_HOME with nothing registered."""

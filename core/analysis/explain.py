@@ -29,6 +29,7 @@ from core.analysis.explain_images import ImageExplainer, sample_rows
 from core.errors import InvalidInputError
 from core.runtime.handles import ModelHandle
 from core.runtime.inputs import reference_tensor
+from core.runtime.tabular import NUMERIC_TYPES, is_typed
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +107,8 @@ class TabularExplanation:
         """The feature that most changes ``feature``'s contribution (shap's approximate interactions)."""
         from shap.utils import approximate_interactions
 
-        if len(self.feature_names) < 2 or self.data.shape[0] < 2:
-            return None
+        if len(self.feature_names) < 2 or self.data.shape[0] < 2 or self.data.dtype == object:
+            return None  # shap's estimate needs numbers; strings and dates have no order to interact along
         order = approximate_interactions(feature, self.for_class(k), self.data)
         return int(order[0]) if len(order) else None
 
@@ -139,14 +140,17 @@ class TabularExplainer:
         self.feature_names = [c.name for c in handle.columns]
         self.classes = list(handle.classes)
         self._lock = threading.Lock()
-        background = np.asarray(background, dtype="float64")
+        # String, boolean and date columns travel as objects (SHAP on the original columns, not encodings).
+        self.dtype = object if is_typed(handle.columns) else "float64"
+        self._codes = CategoryCodes(handle.columns) if self.dtype == object else None
+        background = np.asarray(background, dtype=self.dtype)
         if background.ndim != 2 or background.shape[1] != len(self.feature_names) or len(background) == 0:
             raise InvalidInputError(
                 f"background must be rows of the {len(self.feature_names)} signature features, got {background.shape}"
             )
         self.background = sample_rows(background, BACKGROUND_ROWS)
         self._tree = None
-        if method in (None, "tree"):
+        if method in (None, "tree") and self.dtype != object:
             self._tree = _tree_explainer(handle.model)
             if self._tree is None and method == "tree":
                 raise InvalidInputError(
@@ -161,26 +165,29 @@ class TabularExplainer:
             import shap
 
             self.background = sample_rows(self.background, PERMUTATION_BACKGROUND)
-            masker = shap.maskers.Independent(self.background, max_samples=len(self.background))
+            masked = self._codes.encode(self.background) if self._codes else self.background
+            masker = shap.maskers.Independent(masked, max_samples=len(masked))
             self._permutation = shap.PermutationExplainer(self._proba, masker, seed=0)
             # Each permutation costs 2 x features evaluations over the background; a few
             # antithetic permutations are enough for a stable ranking, and additivity is exact anyway.
             self.max_evals = 2 * len(self.feature_names) * PERMUTATIONS + 1
             self.base_values = self._proba(self.background).mean(axis=0)
             # shap's masker JIT-compiles on first use (≈8 s once per process): pay it while building.
-            self._permutation(self.background[:1], max_evals=self.max_evals, silent=True)
+            self._permutation(masked[:1], max_evals=self.max_evals, silent=True)
 
     def _proba(self, matrix: np.ndarray) -> np.ndarray:
-        return self.handle.predict_proba(np.asarray(matrix, dtype="float64"))
+        if self._codes is not None and np.asarray(matrix).dtype != object:
+            matrix = self._codes.decode(matrix)  # shap's masker works on codes
+        return self.handle.predict_proba(np.asarray(matrix, dtype=self.dtype))
 
     def explain(self, matrix: np.ndarray, progress: Callable[[int, int], None] | None = None) -> TabularExplanation:
         """SHAP values of ``matrix`` (rows in signature order) for every class."""
-        X = np.asarray(matrix, dtype="float64")
+        X = np.asarray(matrix, dtype=self.dtype)
         if X.ndim != 2 or X.shape[1] != len(self.feature_names):
             raise InvalidInputError(f"expected rows of {len(self.feature_names)} features, got shape {X.shape}")
         if not len(X):
             raise InvalidInputError("no rows to explain")
-        if not np.isfinite(X).all():
+        if self.dtype != object and not np.isfinite(X).all():
             raise InvalidInputError("rows contain NaN or infinite values; SHAP needs finite inputs")
         if self._tree is not None:
             # scikit-learn trees compare float32 inputs; explaining the same rounded rows keeps the
@@ -195,8 +202,9 @@ class TabularExplainer:
             return self._result(X32, values)
         chunks = []
         step = 10
+        coded = self._codes.encode(X) if self._codes else X
         for start in range(0, len(X), step):
-            part = X[start : start + step]
+            part = coded[start : start + step]
             with self._lock:
                 out = self._permutation(part, max_evals=self.max_evals, silent=True)
             chunks.append(np.asarray(out.values, dtype="float64"))
@@ -222,6 +230,36 @@ class TabularExplainer:
         )
 
 
+class CategoryCodes:
+    """Strings, booleans and dates as numeric codes for shap's maskers, and back (numbers pass through)."""
+
+    def __init__(self, columns: list[Any]) -> None:
+        self.coded = [c.type not in NUMERIC_TYPES for c in columns]
+        self.values: list[list[Any]] = [[] for _ in columns]
+
+    def encode(self, matrix: np.ndarray) -> np.ndarray:
+        """``matrix`` (objects) as floats; a value not seen before gets the next code."""
+        out = np.empty(matrix.shape, dtype="float64")
+        for j, coded in enumerate(self.coded):
+            if not coded:
+                out[:, j] = np.asarray(matrix[:, j], dtype="float64")
+                continue
+            seen = self.values[j]
+            for i, value in enumerate(matrix[:, j]):
+                if value not in seen:
+                    seen.append(value)
+                out[i, j] = seen.index(value)
+        return out
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """Codes back to the original values."""
+        out = np.asarray(codes, dtype=object).copy()
+        for j, coded in enumerate(self.coded):
+            if coded:
+                out[:, j] = [self.values[j][round(float(c))] for c in codes[:, j]]
+        return out
+
+
 def build_explainer(
     handle: ModelHandle, reference: pd.DataFrame | None, method: str | None = None
 ) -> TabularExplainer | ImageExplainer:
@@ -244,7 +282,8 @@ def build_explainer(
     missing = [n for n in names if n not in reference.columns]
     if missing:
         raise InvalidInputError(f"the reference data lacks the model's features {missing[:5]}")
-    return TabularExplainer(handle, reference[names].to_numpy(dtype="float64"), method)
+    dtype = object if is_typed(handle.columns) else "float64"
+    return TabularExplainer(handle, reference[names].to_numpy(dtype=dtype), method)
 
 
 def explainer_for(

@@ -61,3 +61,38 @@ def image_frame(images: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
             TARGET: labels,
         }
     )
+
+
+CHURN_CONTRACTS = ("month-to-month", "one-year", "two-year")
+CHURN_INTERNET = ("fiber", "dsl", "none")
+
+
+def churn_frame(rows: int = 2000, seed: int = SEED) -> tuple[pd.DataFrame, pd.Series]:
+    """A customer-churn table as MLflow users have them: string, integer, float and boolean columns,
+    string labels (``"yes"``/``"no"``). Generated (no download) from a fixed logistic model."""
+    rng = np.random.default_rng(seed)
+    contract = rng.choice(CHURN_CONTRACTS, rows, p=[0.55, 0.25, 0.2])
+    internet = rng.choice(CHURN_INTERNET, rows, p=[0.45, 0.35, 0.2])
+    tenure = rng.integers(0, 72, rows)
+    charges = np.round(rng.normal(65, 25, rows).clip(18, 120), 2)
+    paperless = rng.random(rows) < 0.6
+    logit = (
+        -1.2
+        + 1.6 * (contract == "month-to-month")
+        - 0.8 * (contract == "two-year")
+        + 0.7 * (internet == "fiber")
+        - 0.04 * tenure
+        + 0.02 * (charges - 65)
+        + 0.4 * paperless
+    )
+    churned = rng.random(rows) < 1 / (1 + np.exp(-logit))
+    frame = pd.DataFrame(
+        {
+            "contract": contract.astype(object),
+            "internet": internet.astype(object),
+            "tenure_months": tenure.astype("int64"),
+            "monthly_charges": charges.astype("float64"),
+            "paperless_billing": paperless.astype(bool),
+        }
+    )
+    return frame, pd.Series(np.where(churned, "yes", "no"), name="churned")

@@ -1,4 +1,9 @@
-"""Evaluation figures: confusion matrices, ROC and precision–recall curves, calibration."""
+"""Evaluation figures: confusion matrices, ROC and precision–recall curves, calibration.
+
+The curves are drawn three abreast (about 270 px each on a 1280 px screen): legends go under the
+plot, horizontally, pinned to the bottom of the figure, so they never cover a curve, a tick label or
+an axis title, and the margin grows with them.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,17 @@ from core.analysis.evaluation import Evaluation
 from core.plots.style import MARGIN
 
 SOURCE_STYLE = {"held-out": {"color": "#1565c0", "dash": "solid"}, "live": {"color": "#c62828", "dash": "dot"}}
+SOURCE_LABEL = {"held-out": "held-out set", "live": "live traffic"}
+TITLE_FONT = {"size": 14}
+CURVE_HEIGHT = 420  # the plot area stays near square at 270 px wide once the legend takes its rows
+# Room under the plot for the x-axis title and a three-row legend: the same for every curve figure,
+# so the three plot areas side by side line up (an auto-grown margin differs with the legend's rows).
+CURVE_MARGIN = {**MARGIN, "b": 125}
+
+
+def source_label(source: str) -> str:
+    """``held-out set`` or ``live traffic``: what an evaluation's rows are, in a figure's words."""
+    return SOURCE_LABEL.get(source, source)
 
 
 def confusion_figure(evaluation: Evaluation) -> go.Figure:
@@ -18,6 +34,7 @@ def confusion_figure(evaluation: Evaluation) -> go.Figure:
         [f"{n:,}<br>{s:.0%}" for n, s in zip(row_n, row_s, strict=True)]
         for row_n, row_s in zip(counts.to_numpy(), shares.to_numpy(), strict=True)
     ]
+    many = len(counts) > 6  # ten digits: smaller cell text, so "100%" fits a 35-px cell
     fig = go.Figure(
         go.Heatmap(
             z=shares.to_numpy(),
@@ -25,6 +42,7 @@ def confusion_figure(evaluation: Evaluation) -> go.Figure:
             y=[str(c) for c in counts.index],
             text=text,
             texttemplate="%{text}",
+            textfont={"size": 9 if many else 12},
             colorscale="Blues",
             zmin=0,
             zmax=1,
@@ -32,12 +50,13 @@ def confusion_figure(evaluation: Evaluation) -> go.Figure:
             hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>",
         )
     )
+    unit = "rows" if evaluation.source == "held-out" else "labelled requests"
     fig.update_layout(
-        title={"text": f"Confusion matrix, {evaluation.source} ({evaluation.rows:,} rows)", "font": {"size": 14}},
+        title={"text": f"{source_label(evaluation.source)}: {evaluation.rows:,} {unit}", "font": TITLE_FONT},
         xaxis={"title": "predicted", "type": "category"},
         yaxis={"title": "true", "type": "category", "autorange": "reversed"},
-        margin=MARGIN,
-        height=max(280, 40 * len(counts) + 120),
+        margin={**MARGIN, "b": 40},
+        height=max(300, 40 * len(counts) + 140),
     )
     return fig
 
@@ -50,24 +69,25 @@ def curve_figure(evaluations: list[Evaluation], kind: str) -> go.Figure:
         style = SOURCE_STYLE.get(ev.source, {})
         areas = ev.areas.set_index("class")[area_column]
         for cls, rows in ev.curves[ev.curves["kind"] == kind].groupby("class", sort=False):
-            name = f"{ev.source}: {cls} ({'AUC' if kind == 'roc' else 'AP'} {areas.get(cls, float('nan')):.3f})"
+            area = f"{'AUC' if kind == 'roc' else 'AP'} {areas.get(cls, float('nan')):.3f}"
             fig.add_scatter(
                 x=rows["x"],
                 y=rows["y"],
                 mode="lines",
-                name=name,
+                name=f"{ev.source}: {cls} ({area})",
                 line={"dash": style.get("dash")},
                 line_color=style.get("color"),
+                hovertemplate=f"{source_label(ev.source)}, {cls}<br>%{{x:.3f}}, %{{y:.3f}}<extra></extra>",
             )
     if kind == "roc":
         fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance", line={"dash": "dash", "color": "#9e9e9e"})
     fig.update_layout(
-        title={"text": "ROC curve" if kind == "roc" else "Precision–recall curve", "font": {"size": 14}},
+        title={"text": "ROC curve" if kind == "roc" else "Precision–recall", "font": TITLE_FONT},
         xaxis={"title": "false positive rate" if kind == "roc" else "recall", "range": [0, 1]},
         yaxis={"title": "true positive rate" if kind == "roc" else "precision", "range": [0, 1.02]},
-        margin=MARGIN,
-        height=360,
-        legend=_inside("right" if kind == "roc" else "left", "bottom") if len(fig.data) <= 5 else _beside(),
+        margin=CURVE_MARGIN,
+        height=CURVE_HEIGHT,
+        legend=_below(),
     )
     return fig
 
@@ -75,9 +95,7 @@ def curve_figure(evaluations: list[Evaluation], kind: str) -> go.Figure:
 def calibration_figure(evaluations: list[Evaluation]) -> go.Figure:
     """Reliability diagram: observed frequency against mean predicted probability, the diagonal is perfect."""
     fig = go.Figure()
-    fig.add_scatter(
-        x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated", line={"dash": "dash", "color": "#9e9e9e"}
-    )
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line={"dash": "dash", "color": "#9e9e9e"})
     for ev in evaluations:
         style = SOURCE_STYLE.get(ev.source, {})
         cal = ev.calibration
@@ -88,32 +106,34 @@ def calibration_figure(evaluations: list[Evaluation]) -> go.Figure:
             name=ev.source,
             line={"color": style.get("color"), "dash": style.get("dash")},
             customdata=cal["count"],
-            hovertemplate="predicted %{x:.2f}, observed %{y:.2f} over %{customdata} rows<extra></extra>",
+            hovertemplate=f"{source_label(ev.source)}<br>predicted %{{x:.2f}}, observed %{{y:.2f}} "
+            "over %{customdata} rows<extra></extra>",
         )
     binary = len(evaluations[0].confusion) == 2 if evaluations else True
     fig.update_layout(
-        title={"text": "Calibration", "font": {"size": 14}},
-        xaxis={"title": "mean predicted probability" + ("" if binary else " (top class)"), "range": [0, 1]},
+        title={"text": "Calibration", "font": TITLE_FONT},
+        # multiclass: the top class's probability (the confidence) against how often the top class is right
+        xaxis={"title": "predicted probability" if binary else "top-class probability", "range": [0, 1]},
         yaxis={"title": "observed frequency" if binary else "accuracy", "range": [0, 1.02]},
-        margin=MARGIN,
-        height=360,
-        legend=_inside("left", "top"),
+        margin=CURVE_MARGIN,
+        height=CURVE_HEIGHT,
+        legend=_below(),
     )
     return fig
 
 
-def _inside(x: str, y: str) -> dict:
-    """A legend inside the plot's emptiest corner (below it, it ran into the axis title)."""
+def _below() -> dict:
+    """A horizontal legend at the foot of the figure, under the x-axis title.
+
+    Anchored to the container, not the plot: at ``y=-0.2`` of the plot it ran into the axis title
+    at one height and left a gap at another. Plotly widens the bottom margin to fit its rows.
+    """
     return {
-        "xanchor": x,
-        "x": 0.98 if x == "right" else 0.02,
-        "yanchor": y,
-        "y": 0.02 if y == "bottom" else 0.98,
-        "bgcolor": "rgba(255,255,255,0.8)",
+        "orientation": "h",
+        "xanchor": "left",
+        "x": 0,
+        "yref": "container",
+        "yanchor": "bottom",
+        "y": 0,
         "font": {"size": 11},
     }
-
-
-def _beside() -> dict:
-    """A legend right of the plot, for one curve per class of a many-class model."""
-    return {"xanchor": "left", "x": 1.02, "yanchor": "top", "y": 1, "font": {"size": 10}}

@@ -28,6 +28,13 @@ def importance_figure(expl: TabularExplanation, k: int, top: int = 15) -> go.Fig
     return fig
 
 
+def shown_value(value: object) -> str:
+    """A feature value as text: numbers to 4 significant digits, strings, booleans and dates as they are."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+        return f"{value:.4g}"
+    return str(value)
+
+
 def beeswarm_figure(expl: TabularExplanation, k: int, top: int = 15) -> go.Figure:
     """One dot per row and feature: SHAP value across, feature rank (low→high) as colour."""
 
@@ -42,7 +49,7 @@ def beeswarm_figure(expl: TabularExplanation, k: int, top: int = 15) -> go.Figur
         xs.append(values[:, j])
         ys.append(pos + rng.uniform(-0.3, 0.3, size=len(column)))
         colours.append(ranks)
-        texts.extend(f"{feature} = {v:.4g}" for v in column)
+        texts.extend(f"{feature} = {shown_value(v)}" for v in column)
     fig = go.Figure(
         go.Scattergl(
             x=np.concatenate(xs) if xs else [],
@@ -76,7 +83,7 @@ def waterfall_figure(expl: TabularExplanation, row: int, k: int, top: int = 10, 
     """One row: from the base value through the largest contributions to the model output."""
     frame = expl.row_frame(row, k)
     shown, rest = frame.head(top), frame.iloc[top:]
-    labels = [f"{f} = {v:.4g}" for f, v in zip(shown["feature"], shown["value"], strict=True)]
+    labels = [f"{f} = {shown_value(v)}" for f, v in zip(shown["feature"], shown["value"], strict=True)]
     deltas = list(shown["shap"])
     if len(rest):
         labels.append(f"{len(rest)} other features")
@@ -123,14 +130,16 @@ def dependence_figure(expl: TabularExplanation, feature: str, k: int, interactio
     marker: dict = {"size": 6, "opacity": 0.75}
     if interaction is not None:
         c = expl.feature_names.index(interaction)
-        marker.update(color=expl.data[:, c], colorscale="Bluered", colorbar={"title": interaction[:18]})
+        colour = pd.Series(expl.data[:, c]).rank(pct=True).to_numpy() if expl.data.dtype == object else expl.data[:, c]
+        marker.update(color=colour, colorscale="Bluered", colorbar={"title": interaction[:18]})
+    numeric = expl.data.dtype != object
     fig = go.Figure(
         go.Scattergl(
             x=expl.data[:, j],
             y=expl.for_class(k)[:, j],
             mode="markers",
             marker=marker,
-            hovertemplate=f"{feature} %{{x:.4g}}<br>SHAP %{{y:.4f}}<extra></extra>",
+            hovertemplate=f"{feature} %{{x{':.4g' if numeric else ''}}}<br>SHAP %{{y:.4f}}<extra></extra>",
         )
     )
     fig.add_hline(y=0, line_color="#888", line_width=1)

@@ -15,6 +15,10 @@ from core.registry.facade import Registry
 def load_version_frame(registry: Registry, model: str, version: int, which: str = "holdout") -> pd.DataFrame:
     """The ``reference`` or ``holdout`` frame logged with a version (features + ``target``).
 
+    The reference comes, in order, from ModelOps' own artifact, then the run's training dataset
+    logged with ``mlflow.log_input`` (when its source can be read here), then the version's input
+    example (``frame.attrs["source"]`` says which).
+
     Raises:
         InvalidInputError: the version has no such frame (not registered by ModelOps).
     """
@@ -25,12 +29,68 @@ def load_version_frame(registry: Registry, model: str, version: int, which: str 
     try:
         local = download_artifacts(run_id=info.run_id, artifact_path=path, tracking_uri=registry.tracking_uri)
     except Exception:
+        found = _mlflow_reference(registry, model, version, info.run_id) if which == "reference" else None
+        if found is not None:
+            return found
         raise InvalidInputError(
             f"version {version} of {model!r} has no {which} data: log a Parquet file of the feature columns plus "
             f"a {names.TARGET!r} column with the version's run, as {path} "
             f"(mlflow.log_artifact('{which}.parquet', artifact_path='{names.REFERENCE_DIR}'))"
         ) from None
-    return pd.read_parquet(local)
+    frame = pd.read_parquet(local)
+    frame.attrs["source"] = f"{path}, logged with the version"
+    return frame
+
+
+def _label_as_target(frame: pd.DataFrame, tracking_uri: str, model: str, version: int) -> pd.DataFrame:
+    """Keep the signature's columns; a single column beyond them is the label, renamed ``target``."""
+    from mlflow.models import get_model_info
+
+    signature = get_model_info(f"models:/{model}/{version}").signature
+    inputs = signature.inputs.input_names() if signature is not None and signature.inputs is not None else []
+    if not inputs or not set(inputs) <= set(frame.columns):
+        return frame
+    extra = [c for c in frame.columns if c not in inputs]
+    kept = frame[list(inputs)].copy()
+    if len(extra) == 1:
+        kept[names.TARGET] = frame[extra[0]].to_numpy()
+    return kept
+
+
+def _mlflow_reference(registry: Registry, model: str, version: int, run_id: str) -> pd.DataFrame | None:
+    """Reference rows from what MLflow already has: the run's training dataset, else the input example."""
+    import json
+    from pathlib import Path
+
+    import mlflow
+    import mlflow.artifacts
+
+    try:
+        run = registry.client.get_run(run_id)
+        for dataset_input in run.inputs.dataset_inputs or []:
+            context = {t.key: t.value for t in dataset_input.tags}.get("mlflow.data.context", "")
+            if context not in ("", "training", "train"):
+                continue
+            try:
+                frame = mlflow.data.get_source(dataset_input).load()
+                frame = pd.read_parquet(frame) if str(frame).endswith(".parquet") else pd.read_csv(frame)
+            except Exception:
+                continue
+            frame = _label_as_target(frame, registry.tracking_uri, model, version)
+            frame.attrs["source"] = f"the run's {context or 'logged'} dataset {dataset_input.dataset.name!r}"
+            return frame
+    except Exception:
+        pass
+    try:
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{model}/{version}/input_example.json", tracking_uri=registry.tracking_uri
+        )
+        data = json.loads(Path(local).read_text())
+        frame = pd.DataFrame(data["data"], columns=data.get("columns"))
+    except Exception:
+        return None
+    frame.attrs["source"] = f"the version's input example ({len(frame)} rows)"
+    return frame
 
 
 def stored_input_spec(tracking_uri: str, model: str, version: int) -> InputSpec | None:

@@ -19,7 +19,15 @@ from core.registry.reference import stored_class_names, stored_input_spec
 from core.runtime.inputs import frame_images
 from core.runtime.onnx import load_verified
 from core.runtime.ood import OodReference, calibrate, feature_extractor, features_in_batches, stored_reference
-from core.runtime.tabular import Column, signature_columns
+from core.runtime.tabular import (
+    ANY,
+    Column,
+    is_typed,
+    payload_to_matrix,
+    signature_columns,
+    typed_frame,
+    with_known_categories,
+)
 from core.runtime.tflite import TFLiteModel, stored_build
 
 
@@ -60,7 +68,7 @@ class ModelHandle:
 
     def sklearn_proba(self, matrix: np.ndarray) -> np.ndarray:
         """Probabilities from the estimator's own ``predict_proba``."""
-        frame = pd.DataFrame(matrix, columns=[c.name for c in self.columns]) if self.columns else matrix
+        frame = typed_frame(matrix, self.columns) if self.columns else matrix
         return np.asarray(self.model.predict_proba(frame), dtype="float64")
 
     def predict_images(self, batch: np.ndarray) -> np.ndarray:
@@ -136,14 +144,14 @@ def _load_sklearn(
         kind="tabular",
         runtime="sklearn",
         model=model,
-        columns=signature_columns(signature) or estimator_columns(model),
+        columns=with_known_categories(signature_columns(signature) or estimator_columns(model), model),
         classes=[c.item() if hasattr(c, "item") else c for c in getattr(model, "classes_", [])],
     )
     if handle.columns and not signature_columns(signature):
         handle.runtime_reason = "no signature logged: the input columns are the estimator's feature_names_in_"
     handle.class_names = stored_class_names(tracking_uri, model_name, version, handle.classes)
-    if handle.columns:  # warm: the first call pays for lazy initialisation, not a user
-        probe = _probe_rows(local, handle.columns)
+    probe = _probe_rows(local, handle.columns) if handle.columns else None
+    if probe is not None:  # warm: the first call pays for lazy initialisation, not a user
         expected = handle.sklearn_proba(probe)
         onnx, reason = _onnx_proba(uri, model_name, version)
         if onnx is not None:
@@ -158,9 +166,12 @@ def _load_sklearn(
 
 
 def estimator_columns(model: Any) -> list[Column]:
-    """Numeric columns named by a fitted estimator's ``feature_names_in_`` (fitted on a DataFrame), else none."""
+    """Columns named by a fitted estimator's ``feature_names_in_`` (fitted on a DataFrame), else none.
+
+    Their types are unknown without a signature: each takes numbers, strings or booleans (``any``).
+    """
     found = getattr(model, "feature_names_in_", None)
-    return [Column(str(n), "double", True) for n in found] if found is not None else []
+    return [Column(str(n), ANY, True) for n in found] if found is not None else []
 
 
 def _onnx_proba(uri: str, model_name: str, version: int) -> tuple[Any, str]:
@@ -204,12 +215,18 @@ def forest_proba(model: Any) -> Any:
     return proba
 
 
-def _probe_rows(local: Path, columns: list[Column]) -> np.ndarray:
-    """Rows to warm and verify with: the logged input example, else zeros."""
+def _probe_rows(local: Path, columns: list[Column]) -> np.ndarray | None:
+    """Rows to warm and verify with: the logged input example, else zeros (``None``: nothing safe to send)."""
     import json
 
     names = [c.name for c in columns]
     example = local / "input_example.json"
+    if is_typed(columns):  # zeros are not a string or a date: only a logged example warms a typed model
+        try:
+            data = json.loads(example.read_text())
+            return payload_to_matrix({"dataframe_split": data}, columns, max_rows=1000)
+        except Exception:
+            return None
     try:
         data = json.loads(example.read_text())
         cols, rows = data.get("columns", names), data["data"]

@@ -18,6 +18,19 @@ from core.errors import InvalidInputError
 
 PAYLOAD_KEYS = ("dataframe_split", "dataframe_records", "inputs", "instances")
 NUMERIC_TYPES = {"double", "float", "long", "integer"}
+INTEGER_TYPES = {"long", "integer"}
+ANY = "any"  # a column named by the estimator (no signature logged): numbers, strings or booleans
+#: What each signature type accepts, in words (for error messages).
+EXPECTED = {
+    "double": "a number",
+    "float": "a number",
+    "long": "an integer",
+    "integer": "an integer",
+    "string": "a string",
+    "binary": "a string",
+    "boolean": "true or false",
+    "datetime": "an ISO 8601 date-time string",
+}
 _MISSING = object()
 
 
@@ -28,6 +41,7 @@ class Column:
     name: str
     type: str
     required: bool = True
+    categories: tuple[Any, ...] | None = None  # the only values the model accepts (an encoder that refuses others)
 
 
 def signature_columns(signature: Any) -> list[Column]:
@@ -121,6 +135,8 @@ def _check(key: str, got: list[str], rows: list[list[Any]], columns: list[Column
     if problems:
         raise InvalidInputError(f"{key}: " + "; ".join(problems))
     left_out = {c.name for c in columns if not c.required and c.name not in position}
+    if not all(c.type in NUMERIC_TYPES for c in columns):
+        return _check_typed(key, got, rows, columns, position, left_out)
     if got != expected:
         # An optional column the request leaves out is missing (NaN) in every row, as in MLflow.
         order = [position.get(name) for name in expected]
@@ -139,3 +155,126 @@ def _check(key: str, got: list[str], rows: list[list[Any]], columns: list[Column
                 shown = "missing" if value is _MISSING else f"{kind.__name__} {value!r}"[:200]
                 raise InvalidInputError(f"{key}: feature {name!r} row {i} must be a number, got {shown}")
     return np.asarray(rows, dtype="float64")
+
+
+def is_typed(columns: list[Column]) -> bool:
+    """True when some column is not numeric (string, boolean, datetime): rows travel as objects."""
+    return any(c.type not in NUMERIC_TYPES for c in columns)
+
+
+def _check_typed(
+    key: str,
+    got: list[str],
+    rows: list[list[Any]],
+    columns: list[Column],
+    position: dict[str, int],
+    left_out: set[str],
+) -> np.ndarray:
+    """Rows of a signature with string/boolean/datetime columns: each value checked against its column's type."""
+    order = [position.get(c.name) for c in columns]
+    checked = np.empty((len(rows), len(columns)), dtype=object)
+    for i, row in enumerate(rows):
+        for j, (column, at) in enumerate(zip(columns, order, strict=True)):
+            if at is None or column.name in left_out:
+                checked[i, j] = None
+                continue
+            checked[i, j] = _typed_value(key, column, i, row[at])
+    return checked
+
+
+def _typed_value(key: str, column: Column, row: int, value: Any) -> Any:
+    kind = column.type
+    ok = False
+    if value is _MISSING:
+        pass
+    elif kind in ("double", "float"):
+        ok = type(value) in (int, float) and math.isfinite(value)
+        value = float(value) if ok else value
+    elif kind in INTEGER_TYPES:
+        ok = type(value) is int or (type(value) is float and value.is_integer())
+        value = int(value) if ok else value
+    elif kind in ("string", "binary"):
+        ok = type(value) is str
+    elif kind == "boolean":
+        ok = type(value) is bool
+    elif kind == "datetime":
+        ok = type(value) is str and _parses_as_datetime(value)
+    else:
+        ok = value is None or type(value) in (int, float, str, bool)
+    if ok and column.categories is not None and value not in column.categories:
+        known = ", ".join(repr(c) for c in column.categories[:20]) + (", ..." if len(column.categories) > 20 else "")
+        raise InvalidInputError(
+            f"{key}: feature {column.name!r} row {row} is {value!r}, a category the model does not know ({known})"
+        )
+    if ok:
+        return value
+    shown = "missing" if value is _MISSING else f"{type(value).__name__} {value!r}"[:200]
+    raise InvalidInputError(
+        f"{key}: feature {column.name!r} row {row} must be {EXPECTED.get(kind, kind)} ({kind}), got {shown}"
+    )
+
+
+def _parses_as_datetime(text: str) -> bool:
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def typed_frame(matrix: np.ndarray, columns: list[Column]) -> Any:
+    """A pandas DataFrame of ``matrix`` with each column in its signature's dtype (what the model was fitted on)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(matrix, columns=[c.name for c in columns])
+    if matrix.dtype != object:
+        return frame
+    for c in columns:
+        values = frame[c.name]
+        has_missing = values.isna().any()
+        if c.type in ("double", "float"):
+            frame[c.name] = values.astype("float64")
+        elif c.type in INTEGER_TYPES:
+            frame[c.name] = values.astype("float64" if has_missing else "int64")
+        elif c.type == "boolean" and not has_missing:
+            frame[c.name] = values.astype(bool)
+        elif c.type == "datetime":
+            frame[c.name] = pd.to_datetime(values, format="ISO8601")
+        elif c.type == ANY and values.map(lambda v: type(v) in (int, float)).all():
+            frame[c.name] = values.astype("float64")
+    return frame
+
+
+def with_known_categories(columns: list[Column], model: Any) -> list[Column]:
+    """``columns`` with the categories of every encoder in ``model`` that refuses unknown ones.
+
+    Walks scikit-learn pipelines and column transformers for ``OneHotEncoder``/``OrdinalEncoder``
+    steps with ``handle_unknown="error"`` fitted on named columns; other models are returned as is.
+    """
+    from dataclasses import replace
+
+    known: dict[str, tuple[Any, ...]] = {}
+    _collect_categories(model, None, known)
+    if not known:
+        return columns
+    return [replace(c, categories=known[c.name]) if c.name in known else c for c in columns]
+
+
+def _collect_categories(step: Any, names: list[str] | None, known: dict[str, tuple[Any, ...]]) -> None:
+    kind = type(step).__name__
+    if kind == "Pipeline":
+        for _, inner in step.steps:
+            _collect_categories(inner, names, known)
+            names = None  # after the first step, columns are no longer the input's
+    elif kind == "ColumnTransformer":
+        for _, inner, cols in getattr(step, "transformers_", []):
+            if isinstance(cols, (list, tuple)) and all(isinstance(c, str) for c in cols):
+                _collect_categories(inner, list(cols), known)
+    elif kind in ("OneHotEncoder", "OrdinalEncoder") and getattr(step, "handle_unknown", "") == "error":
+        fitted = getattr(step, "categories_", None)
+        names = names if names is not None else [str(n) for n in getattr(step, "feature_names_in_", [])] or None
+        if names is not None and fitted is not None and len(fitted) == len(names):
+            for name, values in zip(names, fitted, strict=True):
+                known[name] = tuple(v.item() if hasattr(v, "item") else v for v in values)

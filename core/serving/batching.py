@@ -97,12 +97,24 @@ class MicroBatcher:
     async def _run(self, batch: list[tuple[np.ndarray, asyncio.Future]]) -> None:
         frames = [frame for frame, _ in batch]
         merged = frames[0] if len(frames) == 1 else np.concatenate(frames)
+        loop = asyncio.get_running_loop()
         try:
-            result = await asyncio.get_running_loop().run_in_executor(self._executor, self._predict, merged)
+            result = await loop.run_in_executor(self._executor, self._predict, merged)
         except Exception as exc:
-            for _, future in batch:
+            if len(batch) == 1:
+                if not batch[0][1].done():
+                    batch[0][1].set_exception(exc)
+                return
+            # One request's rows failed the merged call: each request alone, so only that one fails.
+            for frame, future in batch:
+                try:
+                    alone = await loop.run_in_executor(self._executor, self._predict, frame)
+                except Exception as own:
+                    if not future.done():
+                        future.set_exception(own)
+                    continue
                 if not future.done():
-                    future.set_exception(exc)
+                    future.set_result(alone)
             return
         self.batches += 1
         start = 0

@@ -38,6 +38,8 @@ def test_held_out_then_live_views_of_a_tabular_version(seeded_home: Settings) ->
     held_out = registry.get_version(BC, 3).metrics["accuracy"]
     assert _metrics(at)["Held-out accuracy"] == f"{held_out:.1%}"  # the figure logged at training time
     assert _metrics(at)["Live accuracy"] == "—" and not at.error
+    captions = " ".join(c.value for c in at.caption)
+    assert "rows logged with v3 as its held-out (test) data" in captions and "No labelled request yet" in captions
     assert len(at.get("plotly_chart")) == 4  # confusion, ROC, PR, calibration
 
     # 60 served requests with probabilities, 50 of them labelled: live figures appear beside held-out.
@@ -70,9 +72,13 @@ def test_held_out_then_live_views_of_a_tabular_version(seeded_home: Settings) ->
     expected = (proba[:50].argmax(axis=1) == y_test.head(50).to_numpy()).mean()
     assert live == f"{expected:.1%}", live
     assert len(at.get("plotly_chart")) == 5  # a live confusion matrix too
-    table = at.dataframe[0].value
-    assert list(table["class"]) == ["malignant", "benign"] and "recall (live)" in table.columns
-    assert table["support (live)"].sum() == 50
+    # each side says what data it is: every labelled request the version served, no time window
+    assert "All 50 requests v3 has served that got a feedback label" in " ".join(c.value for c in at.caption)
+    table = at.dataframe[0].value  # one row per class and data set: 7 columns, not 11
+    assert list(table.columns) == ["class", "data", "precision", "recall", "f1", "support", "roc_auc"]
+    assert list(table["class"]) == ["malignant", "malignant", "benign", "benign"]
+    assert list(table["data"]) == ["held-out set", "live traffic"] * 2
+    assert table.loc[table["data"] == "live traffic", "support"].sum() == 50
 
 
 def test_an_image_model_is_evaluated_per_digit(seeded_home: Settings) -> None:

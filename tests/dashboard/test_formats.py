@@ -5,7 +5,18 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from dashboard.formats import MILLISECONDS, P_FLOOR, P_VALUE, PERCENT, column_config, displayed, number_format
+from dashboard.formats import (
+    MILLISECONDS,
+    MISSING,
+    P_FLOOR,
+    P_VALUE,
+    PERCENT,
+    TEXT_WIDTH,
+    column_config,
+    column_order,
+    displayed,
+    number_format,
+)
 
 
 @pytest.mark.parametrize(
@@ -73,3 +84,55 @@ def test_a_column_with_its_own_format_is_not_scaled() -> None:
     shown = at.dataframe[0].value
     assert shown["accuracy"].iloc[0] == 0.944056 and shown["drift_share"].iloc[0] == 25.0
     assert list(shown.columns) == ["version", "accuracy", "drift_share"]
+
+
+def test_missing_values_show_as_a_dash_not_none() -> None:
+    """A PSI row's p_value, a small segment's drift_share, a reason never given all printed "None"."""
+    from streamlit.testing.v1 import AppTest
+
+    def page() -> None:
+        import pandas as pd
+
+        from dashboard import formats
+
+        frame = pd.DataFrame(
+            {"column": ["a", "b"], "test": ["psi", "ks"], "p_value": [None, 0.03], "reason": [None, "looks fine"]}
+        )
+        formats.table(frame, key="t")
+
+    at = AppTest.from_function(page).run()
+    assert not at.exception
+    shown = at.dataframe[0]
+    assert MISSING == "—" and shown.proto.placeholder == MISSING
+    # still missing in the data (so a numeric column sorts), only shown as a dash
+    assert pd.isna(shown.value["p_value"].iloc[0]) and shown.value["p_value"].iloc[1] == 0.03
+
+
+def test_text_columns_are_wide_and_last() -> None:
+    """The alias history's reason was cut off at 1280 px."""
+    frame = pd.DataFrame(
+        {
+            "reason": ["accuracy 0.944 > 0.923, and a sentence more"],
+            "alias": ["champion"],
+            "drifted": [True],  # a flag, not text
+            "why": [None],
+            "error_rate": [0.1],  # a number, not text
+        }
+    )
+    config = column_config(frame)
+    assert config["reason"]["width"] == TEXT_WIDTH == "large" and config["why"]["width"] == "large"
+    assert "drifted" not in config and config["error_rate"]["type_config"]["format"] == PERCENT
+    assert column_order(frame) == ["alias", "drifted", "error_rate", "reason", "why"]
+    assert column_order(frame[["alias", "reason"]]) is None  # already last: the frame's own order
+    segments = pd.DataFrame({"segment": ["champion"], "drifted": ["mean radius, mean texture"]})
+    assert column_config(segments)["drifted"]["width"] == "large"  # a segment's list of drifted features
+
+
+def test_long_text_wraps_onto_taller_rows() -> None:
+    """A reason of a sentence or two ran off its cell; wrapped rows show four lines of it."""
+    from dashboard.formats import LONG_TEXT, WRAPPED_ROW_HEIGHT, wrapped_row_height
+
+    short = pd.DataFrame({"alias": ["champion"], "reason": ["runner-up"]})
+    long = pd.DataFrame({"alias": ["champion", "challenger"], "reason": [None, "x" * (LONG_TEXT + 1)]})
+    assert wrapped_row_height(short) is None and wrapped_row_height(long) == WRAPPED_ROW_HEIGHT > 64
+    assert wrapped_row_height(pd.DataFrame({"column": ["x" * 100]})) is None  # not free text by name

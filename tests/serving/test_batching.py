@@ -85,26 +85,49 @@ def test_an_exception_reaches_every_waiter_and_the_batcher_goes_on() -> None:
     class Broken(Recorder):
         def __call__(self, matrix: np.ndarray) -> np.ndarray:
             super().__call__(matrix)
-            if len(self.calls) == 1:
-                raise ValueError("model exploded")
-            return np.column_stack([matrix[:, 0], matrix[:, 0]])
+            raise ValueError("model exploded")
 
     predict = Broken()
+
+    async def scenario() -> list:
+        batcher = MicroBatcher(predict, max_rows=256, max_wait_ms=200)
+        try:
+            return await asyncio.gather(*(batcher.predict(_frame(i, 1)) for i in range(4)), return_exceptions=True)
+        finally:
+            await batcher.close()
+
+    failed = run_async(scenario())
+    assert len(predict.calls[0]) == 4  # merged first, then each request alone: each gets its own error
+    assert all(isinstance(e, ValueError) and str(e) == "model exploded" for e in failed)
+
+
+def test_one_bad_request_fails_alone_and_its_batch_mates_are_answered() -> None:
+    """A merged call fails on one request's rows (an unknown category, say): only that request fails."""
+
+    class OneBadRow(Recorder):
+        def __call__(self, matrix: np.ndarray) -> np.ndarray:
+            super().__call__(matrix)
+            if (matrix[:, 0] == 2).any():
+                raise ValueError("row with 2 is bad")
+            return np.column_stack([matrix[:, 0], matrix[:, 0]])
+
+    predict = OneBadRow()
 
     async def scenario() -> tuple[list, np.ndarray, int]:
         batcher = MicroBatcher(predict, max_rows=256, max_wait_ms=200)
         try:
-            failed = await asyncio.gather(*(batcher.predict(_frame(i, 1)) for i in range(4)), return_exceptions=True)
-            batches_after_failure = batcher.batches
+            answers = await asyncio.gather(*(batcher.predict(_frame(i, 1)) for i in range(4)), return_exceptions=True)
+            batches = batcher.batches
             after = await batcher.predict(_frame(7, 1))
-            return failed, after, batches_after_failure
+            return answers, after, batches
         finally:
             await batcher.close()
 
-    failed, after, batches_after_failure = run_async(scenario())
-    assert len(predict.calls) == 2 and len(predict.calls[0]) == 4
-    assert all(isinstance(e, ValueError) and str(e) == "model exploded" for e in failed)
-    assert batches_after_failure == 0  # a failed call is not counted as a batch
+    answers, after, batches = run_async(scenario())
+    assert len(predict.calls[0]) == 4 and len(predict.calls) == 1 + 4 + 1
+    assert isinstance(answers[2], ValueError) and str(answers[2]) == "row with 2 is bad"
+    assert [a[:, 0].tolist() for i, a in enumerate(answers) if i != 2] == [[0.0], [1.0], [3.0]]
+    assert batches == 0  # a failed merged call is not counted as a batch
     assert after[:, 0].tolist() == [7.0]
 
 

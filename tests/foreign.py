@@ -1,0 +1,66 @@
+"""A registry written by plain MLflow code, the way MLflow users' registries are: no ModelOps call.
+
+``churn``: a ``Pipeline(ColumnTransformer(OneHotEncoder, StandardScaler), LogisticRegression)`` on
+string, integer, float and boolean columns with string labels, logged in MLflow's default (skops)
+format, with a signature, an input example and its training table logged with ``mlflow.log_input``;
+v2 is the same pipeline stored with cloudpickle (the older format), without a signature.
+The encoder refuses unknown categories.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CHURN = "churn"
+
+
+def build_foreign_registry(home: Path) -> Path:
+    """Write the models into ``home/mlflow.db`` with artifacts under ``home/artifacts``; returns ``home``."""
+    import mlflow
+    import mlflow.data
+    import mlflow.sklearn
+    from mlflow import MlflowClient
+    from mlflow.models import infer_signature
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from core.demo.datasets import churn_frame
+
+    home.mkdir(parents=True, exist_ok=True)
+    uri = f"sqlite:///{home / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    experiment = mlflow.create_experiment("churn", artifact_location=(home / "artifacts").as_uri())
+    X, y = churn_frame()
+    pipeline = make_pipeline(
+        ColumnTransformer(
+            [
+                ("categories", OneHotEncoder(handle_unknown="error"), ["contract", "internet"]),
+                ("numbers", StandardScaler(), ["tenure_months", "monthly_charges"]),
+            ],
+            remainder="passthrough",
+        ),
+        LogisticRegression(max_iter=1000),
+    ).fit(X, y)
+    training = X.assign(churned=y)
+    training.to_parquet(home / "churn-training.parquet")
+    with mlflow.start_run(experiment_id=experiment):
+        dataset = mlflow.data.from_pandas(training, source=str(home / "churn-training.parquet"), name="churn-2024")
+        mlflow.log_input(dataset, context="training")
+        mlflow.sklearn.log_model(
+            pipeline,
+            name="model",
+            signature=infer_signature(X, pipeline.predict(X)),
+            input_example=X.head(3),
+            registered_model_name=CHURN,
+        )
+    with mlflow.start_run(experiment_id=experiment):
+        mlflow.sklearn.log_model(
+            pipeline, name="model", serialization_format="cloudpickle", registered_model_name=CHURN
+        )
+    client = MlflowClient(uri, uri)
+    client.set_registered_model_alias(CHURN, "champion", "1")
+    client.set_registered_model_alias(CHURN, "challenger", "2")
+    return home

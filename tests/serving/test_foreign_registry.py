@@ -1,0 +1,94 @@
+"""A service pointed at a registry written by plain MLflow code (tests/foreign.py): typed columns, string labels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from core.demo.datasets import churn_frame
+from tests.foreign import CHURN, build_foreign_registry
+from tests.serving.conftest import Service, start_service, stop_service
+
+X, Y = churn_frame(rows=40, seed=7)
+RECORDS = X.to_dict(orient="records")
+
+
+@pytest.fixture(scope="module")
+def foreign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    home = build_foreign_registry(tmp_path_factory.mktemp("foreign") / "home")
+    svc = start_service(home)
+    yield svc
+    stop_service(svc)
+
+
+def _records(rows: list[dict]) -> list[dict]:
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in rows]
+
+
+def test_a_pipeline_with_string_columns_and_string_labels_is_served(foreign: Service) -> None:
+    with foreign.client() as c:
+        models = {m["name"]: m for m in c.get("/v1/models").json()["models"]}
+        churn = models[CHURN]
+        assert churn["arms"]["champion"]["version"] == 1 and churn["classes"] == ["no", "yes"]
+        assert [(i["name"], i["type"]) for i in churn["inputs"]] == [
+            ("contract", "string"),
+            ("internet", "string"),
+            ("tenure_months", "long"),
+            ("monthly_charges", "double"),
+            ("paperless_billing", "boolean"),
+        ]
+        r = c.post(f"/v1/models/{CHURN}/predict", json={"dataframe_records": _records(RECORDS)})
+        assert r.status_code == 200, r.text
+        answer = r.json()
+        assert set(answer["predictions"]) <= {"yes", "no"} and len(answer["predictions"]) == len(RECORDS)
+        split = {"dataframe_split": {"columns": list(X.columns), "data": [list(_records(RECORDS)[0].values())]}}
+        assert c.post(f"/v1/models/{CHURN}/predict", json=split).status_code == 200
+        fed = c.post("/v1/feedback", json={"request_id": answer["request_id"], "label": "yes"})
+        assert fed.status_code == 200, fed.text
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"contract": 3}, "feature 'contract' row 0 must be a string (string), got int 3"),
+        ({"contract": "weekly"}, "feature 'contract' row 0 is 'weekly', a category the model does not know"),
+        ({"tenure_months": "ten"}, "feature 'tenure_months' row 0 must be an integer (long), got str 'ten'"),
+        ({"tenure_months": 1.5}, "feature 'tenure_months' row 0 must be an integer (long)"),
+        ({"paperless_billing": "yes"}, "feature 'paperless_billing' row 0 must be true or false (boolean)"),
+        ({"monthly_charges": None}, "feature 'monthly_charges' row 0 must be a number (double)"),
+    ],
+)
+def test_values_that_do_not_fit_the_signature_get_a_422_naming_the_column(
+    foreign: Service, change: dict, message: str
+) -> None:
+    row = {**_records(RECORDS)[0], **change}
+    with foreign.client() as c:
+        r = c.post(f"/v1/models/{CHURN}/predict", json={"dataframe_records": [row]})
+        assert r.status_code == 422 and message in r.json()["detail"], r.text
+
+
+def test_a_numeric_label_for_string_classes_is_refused(foreign: Service) -> None:
+    with foreign.client() as c:
+        answer = c.post(f"/v1/models/{CHURN}/predict", json={"dataframe_records": _records(RECORDS)[:1]}).json()
+        r = c.post("/v1/feedback", json={"request_id": answer["request_id"], "label": 1})
+        assert r.status_code == 422 and "'no', 'yes'" in r.json()["detail"], r.text
+
+
+def test_the_pickled_version_waits_for_trust_then_serves_without_a_signature(foreign: Service) -> None:
+    with foreign.client() as c:
+        churn = {m["name"]: m for m in c.get("/v1/models").json()["models"]}[CHURN]
+        assert "challenger" not in churn["arms"] and "cloudpickle" in churn["last_error"]
+        r = c.post(f"/v1/models/{CHURN}/trust", json={"reason": "our 2024 build"}, headers=foreign.admin())
+        assert r.status_code == 200, r.text
+        arms = r.json()["served"]["arms"]
+        assert arms["challenger"]["version"] == 2
+        assert "no signature logged" in arms["challenger"]["runtime_reason"]
+        put = c.put(f"/v1/models/{CHURN}/traffic", json={"challenger_share": 1.0}, headers=foreign.admin())
+        assert put.status_code == 200
+        try:
+            answer = c.post(f"/v1/models/{CHURN}/predict", json={"dataframe_records": _records(RECORDS)})
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["version"] == 2 and set(answer.json()["predictions"]) <= {"yes", "no"}
+        finally:
+            c.put(f"/v1/models/{CHURN}/traffic", json={"challenger_share": 0.0}, headers=foreign.admin())
