@@ -7,7 +7,7 @@ from core.edge.reports import builds_frame
 from core.plots.registry import champion_timeline_figure, version_metrics_figure
 from core.registry.frames import HEADLINE_METRICS, compare_defaults, history_frame, matching, run_url, versions_frame
 from core.runtime.tflite import TAG_PREFIX
-from dashboard import actions, auth, components, formats, resources, state
+from dashboard import actions, auth, components, formats, resources, state, trust
 
 st.title("Registry")
 components.flash()
@@ -31,6 +31,8 @@ with components.errors_as_messages():
     if query and not found:
         st.caption(f"No version of {name} matches {query!r}.")
     table = versions_frame(found)
+    stored = trust.storage_formats(name, versions)
+    table.insert(min(2, len(table.columns)), "stored as", [stored[v.version] for v in found])
     metric_format = formats.metric_columns(sorted({k for v in versions for k in v.metrics}))
     ui = resources.settings().mlflow_ui_url
     if ui:  # MODELOPS_MLFLOW_UI_URL: each run id opens the run in the MLflow UI
@@ -44,6 +46,7 @@ with components.errors_as_messages():
     else:
         st.caption(f"No version logged {', '.join(HEADLINE_METRICS)}: nothing to chart.")
     components.version_editor(name, versions, user)
+    components.trust_panel(name, stored, user)
 
     numbers = [v.version for v in versions]
     if len(numbers) >= 2:

@@ -47,3 +47,24 @@ def test_explain_uses_the_original_columns_and_a_category_picker(foreign_home: S
         "monthly_charges",
         "paperless_billing",
     }
+
+
+def test_the_registry_shows_how_versions_are_stored_and_records_trust(foreign_home: Settings) -> None:
+    from core.registry.facade import Registry
+    from core.store.trust import trust_history
+
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page("../pages/registry.py").run()
+    assert not at.exception, at.exception
+    table = next(df.value for df in at.dataframe if "stored as" in df.value.columns)
+    assert dict(zip(table["version"], table["stored as"], strict=True)) == {1: "skops", 2: "cloudpickle"}
+    assert any("v2 is stored with pickle" in m.value for m in at.markdown)
+    at.text_input(key=f"trust_reason:{CHURN}").input("our 2024 build, from our own CI").run()
+    at.button(key=f"trust-{CHURN}").click().run()
+    assert not at.exception, at.exception
+    assert "churn trusted: its pickled versions may load" in at.success[0].value
+    assert at.button(key=f"trust-{CHURN}").label == "Withdraw trust"
+    decisions = trust_history(Registry.from_settings(foreign_home).store, CHURN)
+    assert decisions["trusted"].tolist() == [True] and decisions["who"].iloc[0] == "pytest"
+    assert decisions["reason"].iloc[0] == "our 2024 build, from our own CI"
+    assert at.text_input(key=f"trust_reason:{CHURN}").value == ""  # cleared after the decision
