@@ -28,7 +28,7 @@ from core.errors import ModelOpsError, NoEarlierChampionError
 from core.registry.facade import Registry
 from core.registry.reference import class_name_map, version_flavor
 from core.registry.types import ModelSummary, VersionComparison, VersionInfo
-from core.runtime.handles import ModelHandle, load_handle
+from core.runtime.handles import CLASSIFICATION, ModelHandle, load_handle
 from core.runtime.tflite import BuildReport, stored_build
 from core.store.db import AliasMove
 from core.store.edits import edits_frame
@@ -207,6 +207,16 @@ def model_handle(tracking_uri: str, model: str, version: int) -> ModelHandle:
     is a new cache entry, so it takes effect on the next render.
     """
     return _model_handle(tracking_uri, model, version, model_trust(model).trusted)
+
+
+def model_task(model: str, version: int | None) -> str:
+    """``classification`` or ``regression``, from the loaded version (classification if it cannot load)."""
+    if version is None:
+        return CLASSIFICATION
+    try:
+        return model_handle(settings().tracking_uri, model, version).task
+    except ModelOpsError:
+        return CLASSIFICATION
 
 
 @st.cache_data(ttl=3, show_spinner=False)

@@ -5,8 +5,10 @@ import math
 import streamlit as st
 
 from core import names
-from core.analysis.ab import ALPHA, analyse, sample_size_per_arm
+from core.analysis.ab import ALPHA, ABReport, analyse, sample_size_per_arm
+from core.analysis.ab_regression import RegressionABReport, analyse_regression
 from core.plots.traffic import cumulative_accuracy_figure
+from core.runtime.handles import REGRESSION
 from dashboard import auth, components, formats, resources, state
 
 st.title("A/B testing")
@@ -27,25 +29,38 @@ with components.errors_as_messages():
         st.info(f"{name} has no challenger. Promote a version to `challenger` on the Registry page to start a test.")
         st.stop()
 
-    min_effect = st.select_slider(
-        "Smallest accuracy difference worth detecting",
-        options=[0.01, 0.02, 0.03, 0.05, 0.1],
-        value=0.05,
-        format_func=lambda v: f"{v:.0%}",
-        key=state.AB_MIN_EFFECT,
-    )
-    report = analyse(
-        resources.outcomes(name), name, versions, share, split_since=resources.split_since(name), min_effect=min_effect
-    )
+    regression = resources.model_task(name, versions.get(names.CHAMPION)) == REGRESSION
+    report: ABReport | RegressionABReport
+    if regression:
+        st.caption("A regressor: each arm is judged by its absolute errors on labelled requests (lower is better).")
+        since = resources.split_since(name)
+        report = analyse_regression(resources.outcomes(name), name, versions, share, split_since=since)
+    else:
+        min_effect = st.select_slider(
+            "Smallest accuracy difference worth detecting",
+            options=[0.01, 0.02, 0.03, 0.05, 0.1],
+            value=0.05,
+            format_func=lambda v: f"{v:.0%}",
+            key=state.AB_MIN_EFFECT,
+        )
+        report = analyse(
+            resources.outcomes(name),
+            name,
+            versions,
+            share,
+            split_since=resources.split_since(name),
+            min_effect=min_effect,
+        )
 
     st.subheader("Decision")
     box = {"better": st.success, "worse": st.error}.get(report.verdict, st.info)
     with st.container(key="ab-decision"):
         box(report.decision)
+    reference_test = "Welch t-test" if regression else "z-test"
     st.caption(
         f"Decided by the mixture sequential probability ratio test (mSPRT): its p-value stays valid however "
-        f"often this page is watched, so the decision is made at α = {ALPHA}. The fixed-sample z-test p-value "
-        f"below is for reference only; it is valid once, at a sample size planned in advance."
+        f"often this page is watched, so the decision is made at α = {ALPHA}. The fixed-sample {reference_test} "
+        f"p-value below is for reference only; it is valid once, at a sample size planned in advance."
     )
     if report.srm_detected:
         st.warning(
@@ -60,33 +75,49 @@ with components.errors_as_messages():
     formats.table(report.table(), key="ab-table")
     cols = st.columns(3)
     diff = report.diff
-    cols[0].metric(
-        "Accuracy difference (challenger − champion)",
-        "—" if math.isnan(diff.diff) else f"{diff.diff * 100:+.1f} points".replace("-", "−"),
-        None if math.isnan(diff.low) else f"95% CI {diff.low * 100:+.1f} … {diff.high * 100:+.1f} points",
-        delta_color="off",
-        delta_arrow="off",
-    )
+    if regression:
+        cols[0].metric(
+            "MAE difference (challenger − champion)",
+            "—" if math.isnan(diff.diff) else f"{diff.diff:+.4g}".replace("-", "−"),
+            None if math.isnan(diff.low) else f"95% CI {diff.low:+.4g} … {diff.high:+.4g}",
+            delta_color="off",
+            delta_arrow="off",
+            help="Below zero: the challenger's absolute errors are smaller.",
+        )
+    else:
+        cols[0].metric(
+            "Accuracy difference (challenger − champion)",
+            "—" if math.isnan(diff.diff) else f"{diff.diff * 100:+.1f} points".replace("-", "−"),
+            None if math.isnan(diff.low) else f"95% CI {diff.low * 100:+.1f} … {diff.high * 100:+.1f} points",
+            delta_color="off",
+            delta_arrow="off",
+        )
     cols[1].metric(
         "Sequential p (decides)",
         "—" if math.isnan(diff.diff) else f"{report.sequential_p:.4f}",
         help="Needs labelled outcomes on both arms; it starts at 1 and only falls as evidence comes in.",
     )
-    cols[2].metric("z-test p (reference)", "—" if math.isnan(diff.p_value) else f"{diff.p_value:.4f}")
+    cols[2].metric(f"{reference_test} p (reference)", "—" if math.isnan(diff.p_value) else f"{diff.p_value:.4f}")
     if len(report.cumulative):
-        st.plotly_chart(cumulative_accuracy_figure(report.cumulative), width="stretch")
+        figure = (
+            cumulative_accuracy_figure(report.cumulative, "mae", "cumulative MAE (lower is better)", percent=False)
+            if regression
+            else cumulative_accuracy_figure(report.cumulative)
+        )
+        st.plotly_chart(figure, width="stretch")
 
-    with st.expander("Sample-size calculator"):
-        c = st.columns(4)
-        base = c[0].number_input("Baseline accuracy", 0.01, 0.99, 0.9, 0.01, key="ss_base")
-        effect = c[1].number_input("Difference to detect", 0.005, 0.5, 0.02, 0.005, key="ss_effect")
-        alpha = c[2].number_input("α", 0.001, 0.2, 0.05, 0.005, key="ss_alpha")
-        power = c[3].number_input("Power", 0.5, 0.99, 0.8, 0.05, key="ss_power")
-        if base + effect >= 1:
-            st.error("Baseline plus difference must stay below 100%.")
-        else:
-            n = sample_size_per_arm(base, effect, alpha, power)
-            st.markdown(f"**{n:,} labelled requests per arm** ({2 * n:,} in total).")
+    if not regression:
+        with st.expander("Sample-size calculator"):
+            c = st.columns(4)
+            base = c[0].number_input("Baseline accuracy", 0.01, 0.99, 0.9, 0.01, key="ss_base")
+            effect = c[1].number_input("Difference to detect", 0.005, 0.5, 0.02, 0.005, key="ss_effect")
+            alpha = c[2].number_input("α", 0.001, 0.2, 0.05, 0.005, key="ss_alpha")
+            power = c[3].number_input("Power", 0.5, 0.99, 0.8, 0.05, key="ss_power")
+            if base + effect >= 1:
+                st.error("Baseline plus difference must stay below 100%.")
+            else:
+                n = sample_size_per_arm(base, effect, alpha, power)
+                st.markdown(f"**{n:,} labelled requests per arm** ({2 * n:,} in total).")
 
     st.subheader("Promote")
     challenger = versions[names.CHALLENGER]

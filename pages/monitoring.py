@@ -5,8 +5,15 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from core.analysis.monitoring import FREQUENCIES, class_mix, last_complete, traffic_timeseries
+from core.analysis.monitoring import (
+    FREQUENCIES,
+    class_mix,
+    last_complete,
+    prediction_quantiles,
+    traffic_timeseries,
+)
 from core.plots.traffic import class_mix_figure, timeseries_figure
+from core.runtime.handles import REGRESSION
 from dashboard import components, resources, state
 
 WINDOWS = {"15 min": timedelta(minutes=15), "1 h": timedelta(hours=1), "24 h": timedelta(days=1), "all": None}
@@ -18,7 +25,8 @@ st.title("Monitoring")
 with components.errors_as_messages():
     cols = st.columns([2, 1, 1])
     with cols[0]:
-        name = components.choose_model(resources.list_models()).name
+        chosen = components.choose_model(resources.list_models())
+    name, champion = chosen.name, chosen.champion
     window = cols[1].selectbox("Window", list(WINDOWS), key=state.MONITOR_WINDOW)
     freq = FREQUENCIES[cols[2].selectbox("Bin", list(FREQUENCIES), key=state.MONITOR_BIN)]
 
@@ -73,6 +81,17 @@ def live_panel() -> None:
             ),
             width="stretch",
         )
+        if resources.model_task(name, champion) == REGRESSION:
+            spread = prediction_quantiles(frame, freq)
+            if spread.empty:
+                right.caption("No answered predictions in this window, so no prediction spread.")
+            else:
+                right.plotly_chart(
+                    timeseries_figure(spread, list(spread.columns[1:]), "Predicted value (percentiles)", ""),
+                    width="stretch",
+                )
+            st.caption(f"Refreshes every {REFRESH_S} s · {datetime.now(UTC):%H:%M:%S} UTC")
+            return
         mix = class_mix(frame, freq, resources.class_names(name))
         if mix.empty:
             right.caption("No answered predictions in this window, so no class mix.")

@@ -5,6 +5,10 @@ string, integer, float and boolean columns with string labels, logged in MLflow'
 format, with a signature, an input example and its training table logged with ``mlflow.log_input``;
 v2 is the same pipeline stored with cloudpickle (the older format), without a signature.
 The encoder refuses unknown categories.
+
+``diabetes-progression``: a regressor, ``Pipeline(ColumnTransformer(OneHotEncoder, passthrough), Ridge)``
+on scikit-learn's diabetes data plus a string ``region`` column; v1 a ridge regression, v2 gradient
+boosting (which declares the tree type skops needs, as MLflow's documentation shows).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 CHURN = "churn"
+DIABETES = "diabetes-progression"
 
 
 def build_foreign_registry(home: Path) -> Path:
@@ -63,4 +68,46 @@ def build_foreign_registry(home: Path) -> Path:
     client = MlflowClient(uri, uri)
     client.set_registered_model_alias(CHURN, "champion", "1")
     client.set_registered_model_alias(CHURN, "challenger", "2")
+    _log_regressors(experiment, home)
+    client.set_registered_model_alias(DIABETES, "champion", "1")
+    client.set_registered_model_alias(DIABETES, "challenger", "2")
     return home
+
+
+def _log_regressors(experiment: str, home: Path) -> None:
+    import mlflow
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import GradientBoostingRegressor
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from core.demo.datasets import diabetes_frame
+
+    X, y = diabetes_frame()
+    training = X.assign(progression=y)
+    training.to_parquet(home / "diabetes-training.parquet")
+    for estimator, trusted in [
+        (Ridge(alpha=0.1), None),
+        (GradientBoostingRegressor(n_estimators=60, max_depth=2, random_state=0), ["sklearn.tree._tree.Tree"]),
+    ]:
+        pipeline = make_pipeline(
+            ColumnTransformer(
+                [("region", OneHotEncoder(handle_unknown="ignore"), ["region"])], remainder="passthrough"
+            ),
+            estimator,
+        ).fit(X, y)
+        with mlflow.start_run(experiment_id=experiment):
+            source = str(home / "diabetes-training.parquet")
+            mlflow.log_input(mlflow.data.from_pandas(training, source=source, name="diabetes"), context="training")
+            mlflow.log_metric("mae", float((pipeline.predict(X) - y).abs().mean()))
+            mlflow.sklearn.log_model(
+                pipeline,
+                name="model",
+                signature=infer_signature(X, pipeline.predict(X)),
+                input_example=X.head(3),
+                registered_model_name=DIABETES,
+                skops_trusted_types=trusted,
+            )

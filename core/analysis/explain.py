@@ -27,7 +27,7 @@ import pandas as pd
 
 from core.analysis.explain_images import ImageExplainer, sample_rows
 from core.errors import InvalidInputError
-from core.runtime.handles import ModelHandle
+from core.runtime.handles import REGRESSION, ModelHandle
 from core.runtime.inputs import reference_tensor
 from core.runtime.tabular import NUMERIC_TYPES, is_typed
 
@@ -42,7 +42,15 @@ PROBABILITY_TREES = (
     "ExtraTreeClassifier",
     "RandomForestClassifier",
     "ExtraTreesClassifier",
+    # Regressors whose raw output is the prediction itself.
+    "DecisionTreeRegressor",
+    "ExtraTreeRegressor",
+    "RandomForestRegressor",
+    "ExtraTreesRegressor",
+    "GradientBoostingRegressor",
 )
+#: The single "class" of a regressor's explanation: its predicted value.
+PREDICTION = "prediction"
 
 
 @dataclass(frozen=True)
@@ -98,9 +106,8 @@ class TabularExplanation:
 
     def row_frame(self, row: int, k: int) -> pd.DataFrame:
         """One row's features, values and contributions to class ``k``, largest contribution first."""
-        frame = pd.DataFrame(
-            {"feature": self.feature_names, "value": self.data[row], "shap": self.values[row, :, k]},
-        )
+        values = self.data[row] if self.data.dtype != object else [str(v) for v in self.data[row]]
+        frame = pd.DataFrame({"feature": self.feature_names, "value": values, "shap": self.values[row, :, k]})
         return frame.reindex(frame["shap"].abs().sort_values(ascending=False).index).reset_index(drop=True)
 
     def strongest_interaction(self, feature: int, k: int) -> int | None:
@@ -138,7 +145,7 @@ class TabularExplainer:
             raise InvalidInputError(f"unknown tabular method {method!r}; choose one of {TABULAR_METHODS}")
         self.handle = handle
         self.feature_names = [c.name for c in handle.columns]
-        self.classes = list(handle.classes)
+        self.classes = [PREDICTION] if handle.task == REGRESSION else list(handle.classes)
         self._lock = threading.Lock()
         # String, boolean and date columns travel as objects (SHAP on the original columns, not encodings).
         self.dtype = object if is_typed(handle.columns) else "float64"
@@ -178,7 +185,7 @@ class TabularExplainer:
     def _proba(self, matrix: np.ndarray) -> np.ndarray:
         if self._codes is not None and np.asarray(matrix).dtype != object:
             matrix = self._codes.decode(matrix)  # shap's masker works on codes
-        return self.handle.predict_proba(np.asarray(matrix, dtype=self.dtype))
+        return self.handle.score(np.asarray(matrix, dtype=self.dtype))
 
     def explain(self, matrix: np.ndarray, progress: Callable[[int, int], None] | None = None) -> TabularExplanation:
         """SHAP values of ``matrix`` (rows in signature order) for every class."""
@@ -226,7 +233,7 @@ class TabularExplainer:
             X,
             values,
             self.base_values,
-            list(h.class_names),
+            [PREDICTION] if h.task == REGRESSION else list(h.class_names),
         )
 
 

@@ -64,3 +64,22 @@ def class_mix(frame: pd.DataFrame, freq: str = "10s", names: dict[str, str] | No
     counts = rows.set_index("at").groupby([pd.Grouper(freq=freq), "predicted"]).size().rename("count").reset_index()
     counts["share"] = counts["count"] / counts.groupby("at")["count"].transform("sum")
     return counts[["at", "predicted", "share"]]
+
+
+def prediction_quantiles(frame: pd.DataFrame, freq: str = "10s") -> pd.DataFrame:
+    """A regressor's predicted values per time bin: their 10th, 50th and 90th percentiles (every row counts)."""
+    ok = frame[frame["status"] == "ok"] if not frame.empty else frame
+    columns = ["at", "p10", "median", "p90"]  # of the predicted values
+    if ok.empty:
+        return pd.DataFrame(columns=columns)
+    rows = ok[["at", "outputs"]].explode("outputs").dropna(subset=["outputs"])
+    values = pd.to_numeric(rows["outputs"], errors="coerce")
+    binned = pd.Series(values.to_numpy(), index=rows["at"]).groupby(pd.Grouper(freq=freq))
+    out = pd.DataFrame(
+        {
+            "p10": binned.quantile(0.10),
+            "median": binned.quantile(0.50),
+            "p90": binned.quantile(0.90),
+        }
+    ).reset_index(names="at")
+    return out.dropna(subset=["median"])[columns]

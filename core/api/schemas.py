@@ -80,7 +80,9 @@ class PredictResponse(BaseModel):
     """Predictions with their probabilities and who served them."""
 
     predictions: list[Any] = Field(description="the predicted class label per row")
-    probabilities: list[list[float]] = Field(description="class probabilities per row, in `classes` order")
+    probabilities: list[list[float]] | None = Field(
+        description="class probabilities per row, in `classes` order (null for a regressor)"
+    )
     classes: list[Any]
     class_names: list[str] = Field(
         description="display name of each class, in `classes` order (the version's `modelops.class_names` tag, "
@@ -206,6 +208,9 @@ class ServedModelInfo(BaseModel):
     registry_aliases: dict[str, int] = Field(description="alias -> version, as the registry says")
     traffic: TrafficInfo
     inputs: list[InputColumn] = Field(description="the champion's input columns (empty for image models)")
+    task: str | None = Field(
+        default=None, description="classification or regression (a model without predict_proba); null until loaded"
+    )
     classes: list[Any] = Field(description="the champion's classes")
     class_names: list[str] = Field(description="display name of each class, in `classes` order")
     last_error: str | None = Field(description="the last load failure, if any")

@@ -96,3 +96,19 @@ def churn_frame(rows: int = 2000, seed: int = SEED) -> tuple[pd.DataFrame, pd.Se
         }
     )
     return frame, pd.Series(np.where(churned, "yes", "no"), name="churned")
+
+
+DIABETES_REGIONS = ("north", "south", "east", "west")
+
+
+def diabetes_frame(seed: int = SEED) -> tuple[pd.DataFrame, pd.Series]:
+    """scikit-learn's diabetes data (disease progression after a year, a regression target) with a
+    string ``region`` column whose effect is added to the target, as a categorical feature."""
+    from sklearn.datasets import load_diabetes
+
+    data = load_diabetes(as_frame=True)
+    rng = np.random.default_rng(seed)
+    region = rng.choice(DIABETES_REGIONS, len(data.frame))
+    effect = pd.Series(region).map({"north": 0.0, "south": 25.0, "east": -15.0, "west": 10.0}).to_numpy()
+    frame = data.data.astype("float64").assign(region=region.astype(object))
+    return frame, pd.Series(data.target.to_numpy() + effect, name="progression")

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import pandas as pd
 
 from core import names
 from core.analysis.image_drift import reference_images
@@ -86,7 +87,15 @@ class _Requests:
 
     def __init__(self, registry: Registry, config: SimulationConfig, total: int | None) -> None:
         champion = registry.resolve_alias(config.model, names.CHAMPION)
-        rows = load_version_frame(registry, config.model, champion, "holdout")
+        try:
+            rows = load_version_frame(registry, config.model, champion, "holdout")
+        except InvalidInputError:  # a model registered elsewhere: its reference rows (a dataset it logged)
+            rows = load_version_frame(registry, config.model, champion, "reference")
+            if TARGET not in rows.columns:
+                raise InvalidInputError(
+                    f"{config.model} v{champion} has no labelled rows to simulate traffic from: log "
+                    f"reference/holdout.parquet (features plus {TARGET!r}) or a training dataset with its label"
+                ) from None
         self.config, self.total = config, total
         self.labels = rows.pop(TARGET).to_numpy()
         self.image = "pixels" in rows.columns
@@ -97,8 +106,15 @@ class _Requests:
             self.route = f"/v1/models/{config.model}/classify"
         else:
             self.columns = list(rows.columns)
-            self.values = rows.to_numpy(dtype=float)
-            self.scale = self.values.std(axis=0)
+            # Numbers drift; strings, booleans and dates are sent as they are.
+            self.numeric = [
+                pd.api.types.is_numeric_dtype(rows[c]) and not pd.api.types.is_bool_dtype(rows[c]) for c in rows
+            ]
+            self.integer = [pd.api.types.is_integer_dtype(rows[c]) for c in rows]
+            self.values = rows.astype(object).to_numpy()
+            self.scale = np.array(
+                [float(rows[c].std()) if n else 0.0 for c, n in zip(rows.columns, self.numeric, strict=True)]
+            )
             self.route = f"/v1/models/{config.model}/predict"
 
     def __len__(self) -> int:
@@ -109,8 +125,13 @@ class _Requests:
         rate = self.config.rate
         shift = self.config.drift * (i / self.total if self.total else min(i / (rate * 600), 1.0))
         if not self.image:
-            x = self.values[row] + shift * self.scale
-            return {"json": {"dataframe_split": {"columns": self.columns, "data": [x.tolist()]}, "routing_key": user}}
+            x = [
+                (round(float(v) + shift * sd) if whole else float(v) + shift * sd)
+                if numeric
+                else (v.item() if hasattr(v, "item") else v)
+                for v, numeric, whole, sd in zip(self.values[row], self.numeric, self.integer, self.scale, strict=True)
+            ]
+            return {"json": {"dataframe_split": {"columns": self.columns, "data": [x]}, "routing_key": user}}
         pixels = self.images[row]
         if shift:
             noise = np.random.default_rng(i).normal(0.0, 25.0 * shift, pixels.shape)

@@ -224,7 +224,8 @@ def export_version(
 def _keras_size(registry: Any, model: str, version: int) -> int:
     from mlflow.artifacts import download_artifacts
 
-    local = Path(download_artifacts(artifact_uri=f"models:/{model}/{version}", tracking_uri=registry.tracking_uri))
+    base = registry.client.get_model_version_download_uri(model, str(version))  # this registry, not the default
+    local = Path(download_artifacts(artifact_uri=base, tracking_uri=registry.tracking_uri))
     files = sorted(local.glob("data/*.keras"))
     return files[0].stat().st_size if files else 0
 

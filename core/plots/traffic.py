@@ -32,8 +32,10 @@ def topk_figure(top: list[tuple[str, float]], title: str = "") -> go.Figure:
     return fig
 
 
-def cumulative_accuracy_figure(cumulative: pd.DataFrame) -> go.Figure:
-    """Cumulative accuracy per arm over time with its Wilson 95% band."""
+def cumulative_accuracy_figure(
+    cumulative: pd.DataFrame, value: str = "accuracy", title: str = "cumulative accuracy", percent: bool = True
+) -> go.Figure:
+    """Cumulative accuracy (or ``value``, e.g. a regressor's MAE) per arm over time with its 95% band."""
     fig = go.Figure()
     for arm, rows in cumulative.groupby("arm"):
         color = ARM_COLORS.get(str(arm), "#1565c0")
@@ -52,15 +54,15 @@ def cumulative_accuracy_figure(cumulative: pd.DataFrame) -> go.Figure:
         )
         fig.add_scatter(
             x=rows["at"],
-            y=rows["accuracy"],
+            y=rows[value],
             mode="lines",
             name=str(arm),
             line={"color": color},
             customdata=rows["n"],
-            hovertemplate="%{y:.3f} after %{customdata} labels<extra></extra>",
+            hovertemplate="%{y:.4g} after %{customdata} labels<extra></extra>",
         )
     fig.update_layout(
-        yaxis={"title": "cumulative accuracy", "tickformat": ".0%"},
+        yaxis={"title": title, **({"tickformat": ".0%"} if percent else {})},
         height=320,
         margin={"t": 20, "b": 10, "l": 10, "r": 10},
         legend={"orientation": "h"},

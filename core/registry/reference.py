@@ -44,9 +44,11 @@ def load_version_frame(registry: Registry, model: str, version: int, which: str 
 
 def _label_as_target(frame: pd.DataFrame, tracking_uri: str, model: str, version: int) -> pd.DataFrame:
     """Keep the signature's columns; a single column beyond them is the label, renamed ``target``."""
-    from mlflow.models import get_model_info
+    from pathlib import Path
 
-    signature = get_model_info(f"models:/{model}/{version}").signature
+    from mlflow.models import Model
+
+    signature = Model.load(str(Path(version_file(tracking_uri, model, version, "MLmodel")))).signature
     inputs = signature.inputs.input_names() if signature is not None and signature.inputs is not None else []
     if not inputs or not set(inputs) <= set(frame.columns):
         return frame
@@ -82,10 +84,7 @@ def _mlflow_reference(registry: Registry, model: str, version: int, run_id: str)
     except Exception:
         pass
     try:
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{model}/{version}/input_example.json", tracking_uri=registry.tracking_uri
-        )
-        data = json.loads(Path(local).read_text())
+        data = json.loads(Path(version_file(registry.tracking_uri, model, version, "input_example.json")).read_text())
         frame = pd.DataFrame(data["data"], columns=data.get("columns"))
     except Exception:
         return None
@@ -161,13 +160,22 @@ def version_storage(tracking_uri: str, model: str, version: int) -> str | None:
 def _mlmodel_flavors(tracking_uri: str, model: str, version: int) -> dict[str, Any] | None:
     from pathlib import Path
 
-    import mlflow.artifacts
     import yaml
 
     try:
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{model}/{version}/MLmodel", tracking_uri=tracking_uri
-        )
+        local = version_file(tracking_uri, model, version, "MLmodel")
         return (yaml.safe_load(Path(local).read_text()) or {}).get("flavors") or {}
     except Exception:
         return None
+
+
+def version_file(tracking_uri: str, model: str, version: int, name: str) -> str:
+    """Download one file of a registered version's model directory; returns its local path.
+
+    Resolved through this registry (``models:/`` URIs would go to the process-wide default one).
+    """
+    import mlflow.artifacts
+    from mlflow import MlflowClient
+
+    base = MlflowClient(tracking_uri, tracking_uri).get_model_version_download_uri(model, str(version))
+    return mlflow.artifacts.download_artifacts(artifact_uri=f"{base.rstrip('/')}/{name}", tracking_uri=tracking_uri)

@@ -30,13 +30,17 @@ from core.runtime.tabular import (
 )
 from core.runtime.tflite import TFLiteModel, stored_build
 
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+
 
 @dataclass
 class ModelHandle:
     """One model version in memory.
 
     ``kind`` is ``"tabular"`` (scikit-learn, ``predict`` route) or ``"image"`` (Keras,
-    ``classify`` route). Handles are immutable once built; a swap replaces the handle.
+    ``classify`` route); ``task`` is ``"classification"`` or ``"regression"`` (a tabular model
+    without ``predict_proba``). Handles are immutable once built; a swap replaces the handle.
     """
 
     model_name: str
@@ -44,6 +48,7 @@ class ModelHandle:
     kind: str
     runtime: str
     model: Any
+    task: str = CLASSIFICATION
     columns: list[Column] = field(default_factory=list)
     classes: list[Any] = field(default_factory=list)
     class_names: list[str] = field(default_factory=list)  # display name of each class, in ``classes`` order
@@ -65,6 +70,17 @@ class ModelHandle:
         if self.fast_proba is not None:
             return self.fast_proba(matrix)
         return self.sklearn_proba(matrix)
+
+    def score(self, matrix: np.ndarray) -> np.ndarray:
+        """What the service computes per row: class probabilities, or ``(rows, 1)`` predictions of a regressor."""
+        if self.task == REGRESSION:
+            return self.predict_values(matrix)[:, None]
+        return self.predict_proba(matrix)
+
+    def predict_values(self, matrix: np.ndarray) -> np.ndarray:
+        """A regressor's predictions, one per row."""
+        frame = typed_frame(matrix, self.columns) if self.columns else matrix
+        return np.asarray(self.model.predict(frame), dtype="float64").reshape(len(matrix))
 
     def sklearn_proba(self, matrix: np.ndarray) -> np.ndarray:
         """Probabilities from the estimator's own ``predict_proba``."""
@@ -135,8 +151,9 @@ def _load_sklearn(
     if hasattr(model, "n_jobs"):
         # Serving calls are small and frequent; joblib's per-call thread start-up costs more than it saves.
         model.n_jobs = 1
-    if not hasattr(model, "predict_proba"):
-        raise InvalidInputError(f"{uri} has no predict_proba; ModelOps serves classifiers")
+    task = CLASSIFICATION if hasattr(model, "predict_proba") else REGRESSION
+    if task == REGRESSION and not hasattr(model, "predict"):
+        raise InvalidInputError(f"{uri} has neither predict_proba nor predict; it is not a model ModelOps can serve")
     signature = Model.load(str(local / "MLmodel")).signature
     handle = ModelHandle(
         model_name=model_name,
@@ -144,6 +161,7 @@ def _load_sklearn(
         kind="tabular",
         runtime="sklearn",
         model=model,
+        task=task,
         columns=with_known_categories(signature_columns(signature) or estimator_columns(model), model),
         classes=[c.item() if hasattr(c, "item") else c for c in getattr(model, "classes_", [])],
     )
@@ -151,6 +169,9 @@ def _load_sklearn(
         handle.runtime_reason = "no signature logged: the input columns are the estimator's feature_names_in_"
     handle.class_names = stored_class_names(tracking_uri, model_name, version, handle.classes)
     probe = _probe_rows(local, handle.columns) if handle.columns else None
+    if probe is not None and task == REGRESSION:
+        handle.predict_values(probe)  # warm
+        return handle
     if probe is not None:  # warm: the first call pays for lazy initialisation, not a user
         expected = handle.sklearn_proba(probe)
         onnx, reason = _onnx_proba(uri, model_name, version)

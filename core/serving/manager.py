@@ -105,6 +105,7 @@ class ServedModel:
             inputs=[InputColumn(name=c.name, type=c.type, required=c.required) for c in handle.columns]
             if handle
             else [],
+            task=handle.task if handle else None,
             classes=list(handle.classes) if handle else [],
             class_names=list(handle.class_names) if handle else [],
             last_error=self.last_error,
@@ -324,7 +325,7 @@ class ModelManager:
             del self._failures[(model, version)]
             served.last_error = served.last_error_at = served.next_retry_at = None
         batcher = MicroBatcher(
-            handle.predict_proba,
+            handle.score,
             max_rows=self.config.max_batch_rows,
             max_wait_ms=self.config.max_wait_ms,
             executor=self._executor,

@@ -20,6 +20,7 @@ import numpy as np
 
 from core import names
 from core.errors import ModelFailedError
+from core.runtime.handles import REGRESSION
 from core.serving.manager import Arm, ServedModel
 from core.serving.metrics import ServiceMetrics
 from core.serving.routing import SHADOW, choose_arm
@@ -40,7 +41,7 @@ class Prediction:
     """What one served request answered, and who answered it."""
 
     labels: list[Any]
-    probabilities: np.ndarray
+    probabilities: np.ndarray | None  # None for a regressor: its labels are the predicted values
     classes: list[Any]
     class_names: list[str]
     model: str
@@ -52,7 +53,7 @@ class Prediction:
         """The predict route's answer (:class:`core.api.schemas.PredictResponse`), JSON-ready."""
         return {
             "predictions": self.labels,
-            "probabilities": self.probabilities.tolist(),
+            "probabilities": None if self.probabilities is None else self.probabilities.tolist(),
             "classes": self.classes,
             "class_names": self.class_names,
             "model": self.model,
@@ -122,7 +123,10 @@ class Predictor:
                 self.metrics.requests.labels(handle.model_name, str(arm.version), alias, route, "500").inc()
             raise ModelFailedError(f"{handle.model_name} v{handle.version} failed to predict: {exc}") from exc
         classes = handle.classes
-        labels = [classes[i] for i in np.argmax(proba, axis=1)]
+        if handle.task == REGRESSION:
+            labels, proba = [float(v) for v in proba[:, 0]], None
+        else:
+            labels = [classes[i] for i in np.argmax(proba, axis=1)]
         await self._write(
             PredictionRecord.served(request_id, handle, alias, routing_key, inputs, labels, proba, started), shadow
         )

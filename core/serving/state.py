@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ from core.errors import InvalidInputError, ServiceUnavailableError
 from core.labels import as_classes
 from core.online.learner import OnlineLearner
 from core.registry.reference import load_version_frame
+from core.runtime.handles import REGRESSION
 from core.runtime.tabular import PAYLOAD_KEYS, Column, payload_to_matrix
 from core.serving.config import ServiceConfig
 from core.serving.drift_monitor import DriftMonitor
@@ -107,6 +109,12 @@ class ServiceState:
         arms = dict(served.arms) if served else {}
         same = [a.handle for a in arms.values() if a.version == version]
         handle = same[0] if same else (arms[names.CHAMPION].handle if names.CHAMPION in arms else None)
+        if handle is not None and handle.task == REGRESSION:
+            if type(label) not in (int, float) or not math.isfinite(label):
+                raise InvalidInputError(
+                    f"{model} v{version} is a regressor: the label must be a finite number, got {label!r}"[:300]
+                )
+            return float(label)
         if handle is None or not handle.classes:
             return label
         return as_classes([label], handle.classes, handle.class_names, what="label")[0]

@@ -63,7 +63,7 @@ class PredictionRecord:
             routing_key=routing_key,
             inputs=inputs,
             outputs=outputs,
-            probabilities=probabilities.round(6).tolist(),
+            probabilities=None if probabilities is None else probabilities.round(6).tolist(),
             latency_ms=(time.perf_counter() - started) * 1000,
             at=datetime.now(UTC),
         )

@@ -68,3 +68,66 @@ def test_the_registry_shows_how_versions_are_stored_and_records_trust(foreign_ho
     assert decisions["trusted"].tolist() == [True] and decisions["who"].iloc[0] == "pytest"
     assert decisions["reason"].iloc[0] == "our 2024 build, from our own CI"
     assert at.text_input(key=f"trust_reason:{CHURN}").value == ""  # cleared after the decision
+
+
+def _log_regressor_traffic(settings: Settings, requests: int = 120) -> None:
+    """Served requests of the regressor on both arms, 80% labelled, written as the service writes them."""
+    import asyncio
+    import time
+
+    import numpy as np
+
+    from core.registry.facade import Registry
+    from core.store.predlog import PredictionLog, PredictionRecord, record_feedback
+    from tests.foreign import DIABETES
+
+    store = Registry.from_settings(settings).store
+    log = PredictionLog(store)
+    rng = np.random.default_rng(0)
+    ROW = {"columns": ["age"], "data": [[0.0]]}
+
+    class Arm:
+        model_name = DIABETES
+
+        def __init__(self, version: int) -> None:
+            self.version = version
+
+    async def write() -> list[tuple[str, float]]:
+        out = []
+        for i in range(requests):
+            arm, version = ("champion", 1) if i % 2 == 0 else ("challenger", 2)
+            truth = float(rng.normal(150, 50))
+            predicted = truth + float(rng.normal(0, 50 if version == 1 else 25))
+            record = PredictionRecord.served(
+                f"r{i}", Arm(version), arm, None, ROW, [predicted], None, time.perf_counter()
+            )
+            await log.append(record)
+            out.append((record.request_id, truth))
+        return out
+
+    try:
+        labelled = asyncio.run(write())
+    finally:
+        log.close()
+    for i, (request_id, truth) in enumerate(labelled):
+        if i % 5:
+            record_feedback(store, request_id, truth)
+
+
+def test_a_regressor_is_compared_by_its_errors_on_the_ab_and_monitoring_pages(foreign_home: Settings) -> None:
+    from tests.foreign import DIABETES
+
+    _log_regressor_traffic(foreign_home)
+    for page in ("ab_testing", "monitoring"):
+        at = AppTest.from_file(APP, default_timeout=180).run()
+        at.switch_page(f"../pages/{page}.py").run()
+        box = next(b for b in at.selectbox if DIABETES in (b.options or []))
+        box.set_value(DIABETES).run()
+        assert not at.exception, at.exception
+        if page == "ab_testing":
+            labels = [m.label for m in at.metric]
+            assert "MAE difference (challenger − champion)" in labels and "Welch t-test p (reference)" in labels
+            table = next(df.value for df in at.dataframe if "MAE" in df.value.columns)
+            assert table["labelled"].tolist() == [48, 48]
+            assert table["MAE"].iloc[1] < table["MAE"].iloc[0]  # the challenger's errors are half as wide
+            assert not any("Sample-size" in e.label for e in at.expander)

@@ -92,3 +92,30 @@ def test_the_pickled_version_waits_for_trust_then_serves_without_a_signature(for
             assert answer.json()["version"] == 2 and set(answer.json()["predictions"]) <= {"yes", "no"}
         finally:
             c.put(f"/v1/models/{CHURN}/traffic", json={"challenger_share": 0.0}, headers=foreign.admin())
+
+
+def test_a_regressor_is_served_with_numbers_and_takes_numeric_labels(foreign: Service) -> None:
+    from core.demo.datasets import diabetes_frame
+    from tests.foreign import DIABETES
+
+    X, y = diabetes_frame()
+    rows = _records(X.head(5).to_dict(orient="records"))
+    with foreign.client() as c:
+        info = {m["name"]: m for m in c.get("/v1/models").json()["models"]}[DIABETES]
+        assert info["task"] == "regression" and info["classes"] == [] and info["state"] == "ready"
+        assert ("region", "string") in [(i["name"], i["type"]) for i in info["inputs"]]
+        r = c.post(f"/v1/models/{DIABETES}/predict", json={"dataframe_records": rows})
+        assert r.status_code == 200, r.text
+        answer = r.json()
+        assert answer["probabilities"] is None and all(isinstance(p, float) for p in answer["predictions"])
+        assert abs(sum(answer["predictions"]) / 5 - y.head(5).mean()) < 60  # progression is 25..346
+        assert c.post("/v1/feedback", json={"request_id": answer["request_id"], "label": 151.0}).status_code == 200
+        refused = c.post("/v1/feedback", json={"request_id": answer["request_id"], "label": "high"})
+        assert refused.status_code == 422 and "regressor: the label must be a finite number" in refused.text
+        explained = c.post(f"/v1/models/{DIABETES}/explain", json={"dataframe_records": rows[:2]})
+        assert explained.status_code == 200, explained.text
+        body = explained.json()
+        assert body["classes"] == ["prediction"] and "region" in body["feature_names"]
+        for row, output in zip(body["shap_values"], body["output"], strict=True):
+            assert abs(body["base_value"][0] + sum(row) - output) < 1e-6 * max(1.0, abs(output))
+        assert [round(o, 4) for o in body["output"]] == [round(p, 4) for p in answer["predictions"][:2]]
