@@ -17,7 +17,7 @@ from core.errors import ModelOpsError, ServiceUnreachableError
 from core.registry.frames import metric_regressions
 from core.registry.types import ModelSummary, VersionInfo
 from core.runtime.tabular import INTEGER_TYPES, NUMERIC_TYPES, Column
-from dashboard import actions, auth, resources, state, trust
+from dashboard import actions, auth, formats, resources, state, trust
 
 ALIAS_COLORS = {names.CHAMPION: "green", names.CHALLENGER: "orange"}
 
@@ -141,7 +141,7 @@ def service_panel(status: ServiceStatus) -> None:
         }
         for name, model in sorted(status.models.items())
     ]
-    st.dataframe(rows, hide_index=True, width="stretch")
+    formats.table(pd.DataFrame(rows), key="service-models")
 
 
 def served_arms(model: str, status: ServiceStatus) -> None:
@@ -150,13 +150,14 @@ def served_arms(model: str, status: ServiceStatus) -> None:
     if served is None or not served.arms:
         st.caption("The prediction service is not serving this model right now.")
         return
-    st.dataframe(
-        [
-            {"arm": alias, "version": f"v{arm.version}", "runtime": arm.runtime, "why": arm.runtime_reason}
-            for alias, arm in sorted(served.arms.items())
-        ],
-        hide_index=True,
-        width="stretch",
+    formats.table(
+        pd.DataFrame(
+            [
+                {"arm": alias, "version": f"v{arm.version}", "runtime": arm.runtime, "why": arm.runtime_reason}
+                for alias, arm in sorted(served.arms.items())
+            ]
+        ),
+        key=f"served-arms-{model}",
     )
 
 
@@ -179,7 +180,8 @@ def traffic_controls(model: str, status: ServiceStatus) -> None:
             st.caption(f"{model} has no challenger: all traffic goes to the champion.")
             return
     elif names.CHALLENGER not in served.arms:
-        st.caption(f"{model}'s challenger is not loaded yet: all traffic goes to the champion.")
+        why = f" It failed to load: {served.last_error}" if served.last_error else ""
+        st.caption(f"{model}'s challenger is not loaded: all traffic goes to the champion.{why}")
     cols = st.columns([3, 1, 1], vertical_alignment="bottom")
     share = cols[0].slider(
         "Challenger share of traffic (%)",
@@ -311,7 +313,7 @@ def version_editor(model: str, versions: list[VersionInfo], user: str | None) ->
         if edits.empty:
             st.caption("No edits recorded yet.")
         else:
-            st.dataframe(edits, hide_index=True, width="stretch", key=f"edits-{model}")
+            formats.table(edits, key=f"edits-{model}")
 
 
 def trust_panel(model: str, flavors: dict[int, str], user: str | None) -> None:
@@ -337,7 +339,7 @@ def trust_panel(model: str, flavors: dict[int, str], user: str | None) -> None:
             st.rerun()
         history = trust.trust_decisions(model)
         if not history.empty:
-            st.dataframe(history, hide_index=True, width="stretch", key=f"trust-history-{model}")
+            formats.table(history, key=f"trust-history-{model}")
 
 
 def whatif_input(container: Any, column: Column, seen: pd.Series, value: Any, key: str) -> Any:

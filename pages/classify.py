@@ -7,7 +7,7 @@ from core.plots.explain import saliency_figure
 from core.plots.traffic import topk_figure
 from core.runtime.classify import classify_images, comparison_frame
 from core.runtime.images import normalise_digit
-from dashboard import components, resources, state
+from dashboard import components, formats, resources, state
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 DETAIL_LIMIT = 6
@@ -87,7 +87,7 @@ with components.errors_as_messages():
             st.markdown(f"**{r.name}**" + (f" — true label {truth}" if truth is not None else ""))
             if r.unlike_training:
                 st.warning(
-                    f"Not like anything this model was trained on (distance {r.ood_score:.1f}× the threshold): "
+                    f"Not like anything this model was trained on (distance {r.ood_score:.2f}× the threshold): "
                     "the classes below are a guess, not a reading.",
                     icon=":material/help:",
                 )
@@ -130,7 +130,7 @@ with components.errors_as_messages():
 
     st.subheader("Results")
     table = comparison_frame(results, k=int(top_k))
-    st.dataframe(table, hide_index=True, width="stretch", key="results-table")
+    formats.table(table, key="results-table")
     st.download_button(
         "Download CSV",
         table.to_csv(index=False).encode(),

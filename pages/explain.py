@@ -4,10 +4,17 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.analysis.explain import TabularExplainer
+from core.analysis.explain import PREDICTION, TabularExplainer
 from core.analysis.explain_images import ImageExplainer
 from core.demo.samples import ensure_samples
-from core.plots.explain import beeswarm_figure, dependence_figure, importance_figure, saliency_figure, waterfall_figure
+from core.plots.explain import (
+    beeswarm_figure,
+    dependence_figure,
+    importance_figure,
+    output_name,
+    saliency_figure,
+    waterfall_figure,
+)
 from core.runtime.classify import prepare
 from core.store.log_reads import logged_request
 from dashboard import components, resources, state
@@ -58,13 +65,17 @@ with components.errors_as_messages():
         classes = [str(c) for c in main.classes]
         shown = dict(zip(classes, main.handle.class_names or classes, strict=False))
         default_class = 1 if len(classes) == 2 else 0
-        picked_class = st.selectbox(
-            "Explain the probability of class",
-            classes,
-            index=default_class,
-            format_func=lambda c: shown.get(c, c),
-            key=state.scoped(state.EXPLAIN_CLASS, model.name, "tabular"),
-        )
+        if classes == [PREDICTION]:
+            st.caption("A regressor: the SHAP values explain its predicted value, in the target's units.")
+            picked_class = PREDICTION
+        else:
+            picked_class = st.selectbox(
+                "Explain the probability of class",
+                classes,
+                index=default_class,
+                format_func=lambda c: shown.get(c, c),
+                key=state.scoped(state.EXPLAIN_CLASS, model.name, "tabular"),
+            )
         overview, local = st.tabs(["Global", "One row"])
 
         with overview:
@@ -169,7 +180,7 @@ with components.errors_as_messages():
                 one = explainer.explain(row[None, :])
                 kk = one.class_index(picked_class)
                 with col:
-                    probability = f"{label[v]}: P({one.class_label(kk)})"
+                    probability = f"{label[v]}: {output_name(one, kk)}"
                     st.metric(probability, f"{one.outputs[0, kk]:.3f}")
                     st.plotly_chart(
                         waterfall_figure(one, 0, kk, title=f"{probability} = {one.outputs[0, kk]:.3f}"),

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import names
 from core.registry.frames import HEADLINE_METRICS, history_frame
-from dashboard import components, resources
+from dashboard import components, formats, resources
 
 st.title("Overview")
 
@@ -40,4 +40,4 @@ with components.errors_as_messages():
             st.caption(f"{count} version{'s' if count != 1 else ''} · latest v{model.latest_version}")
 
     st.subheader("Latest alias moves")
-    st.dataframe(history_frame(resources.list_history(limit=10)), hide_index=True, width="stretch")
+    formats.table(history_frame(resources.list_history(limit=10)), key="overview-history")

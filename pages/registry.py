@@ -65,7 +65,8 @@ with components.errors_as_messages():
         formats.table(comparison.metrics, container=left, columns=side_by_side)
         right.markdown("**Parameters that differ**")
         if comparison.params.empty:
-            right.caption("Same parameters.")
+            logged = any(v.params for v in versions if v.version in (a, b))
+            right.caption("Same parameters." if logged else "Neither version logged any parameters.")
         else:
             formats.table(comparison.params, key="compare-params", container=right)
 

@@ -6,13 +6,18 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.analysis.explain import TabularExplanation
+from core.analysis.explain import PREDICTION, TabularExplanation
 from core.analysis.explain_images import ImageExplanation
 from core.plots.style import MARGIN
 
 
 def _class_title(expl: TabularExplanation, k: int) -> str:
-    return f"contribution to P({expl.class_label(k)})"
+    return f"contribution to {output_name(expl, k)}"
+
+
+def output_name(expl: TabularExplanation, k: int) -> str:
+    """What is explained: ``P(benign)`` for a class, ``the prediction`` for a regressor."""
+    return "the prediction" if expl.classes == [PREDICTION] else f"P({expl.class_label(k)})"
 
 
 def importance_figure(expl: TabularExplanation, k: int, top: int = 15) -> go.Figure:
@@ -111,7 +116,7 @@ def waterfall_figure(expl: TabularExplanation, row: int, k: int, top: int = 10, 
     low, high = min(path), max(path)
     pad = 0.3 * (high - low) if high > low else 0.1
     fig.update_layout(
-        title={"text": title or f"Row explanation: P({expl.class_label(k)}) = {output:.3f}", "font": {"size": 14}},
+        title={"text": title or f"Row explanation: {output_name(expl, k)} = {output:.4g}", "font": {"size": 14}},
         yaxis={"autorange": "reversed", "automargin": True},
         xaxis={"title": _class_title(expl, k), "range": [low - pad, high + pad], "automargin": True},
         margin=MARGIN,

@@ -323,6 +323,8 @@ class ModelManager:
         if failed is not None:
             log.info("%s: v%s loaded after %d failed attempt(s)", model, version, failed.attempts)
             del self._failures[(model, version)]
+        if served.last_error is not None and served.last_error.startswith(f"v{version} ("):
+            # This version's own failure is over (after a retry, a reload or a trust decision).
             served.last_error = served.last_error_at = served.next_retry_at = None
         batcher = MicroBatcher(
             handle.score,

@@ -131,3 +131,18 @@ def test_a_regressor_is_compared_by_its_errors_on_the_ab_and_monitoring_pages(fo
             assert table["labelled"].tolist() == [48, 48]
             assert table["MAE"].iloc[1] < table["MAE"].iloc[0]  # the challenger's errors are half as wide
             assert not any("Sample-size" in e.label for e in at.expander)
+
+
+def test_a_regressor_is_explained_in_its_own_units(foreign_home: Settings) -> None:
+    from tests.foreign import DIABETES
+
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page("../pages/explain.py").run()
+    next(b for b in at.selectbox if DIABETES in (b.options or [])).set_value(DIABETES).run()
+    assert not at.exception, at.exception
+    assert not any(b.label == "Explain the probability of class" for b in at.selectbox)
+    assert any("explain its predicted value" in c.value for c in at.caption)
+    at.radio[0].set_value("What-if").run()
+    assert not at.exception, at.exception
+    assert next(s for s in at.selectbox if s.label == "region").options == ["east", "north", "south", "west"]
+    assert at.metric[0].label.endswith(": the prediction")

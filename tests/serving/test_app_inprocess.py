@@ -126,7 +126,7 @@ def test_every_answer_is_exactly_its_response_model(app: InProcess) -> None:
 def test_openapi_documents_a_response_schema_for_every_route(app: InProcess) -> None:
     spec = app.client.get("/openapi.json").json()
     operations = [(path, method, op) for path, ops in spec["paths"].items() for method, op in ops.items()]
-    assert len(operations) == 14
+    assert len(operations) == 15
     for path, method, op in operations:
         content = op["responses"]["200"]["content"]
         schema = next(iter(content.values()))["schema"]
@@ -142,7 +142,8 @@ def test_openapi_documents_a_response_schema_for_every_route(app: InProcess) -> 
         for path, _, op in operations
         if path != "/metrics"
     }
-    assert {"ServedModels", "ServedModelInfo", "TrainResponse", "EvaluateResponse", "OnlineState"} <= refs
+    expected = {"ServedModels", "ServedModelInfo", "TrainResponse", "EvaluateResponse", "OnlineState", "TrustResponse"}
+    assert expected <= refs
     secured = {(path, method) for path, method, op in operations if op.get("security")}
     assert secured == {
         ("/v1/models/{name}/traffic", "put"),
@@ -150,6 +151,7 @@ def test_openapi_documents_a_response_schema_for_every_route(app: InProcess) -> 
         ("/v1/models/{name}/train", "post"),
         ("/v1/models/{name}/train/evaluate", "post"),
         ("/v1/models/{name}/train/reset", "post"),
+        ("/v1/models/{name}/trust", "post"),
     }
 
 

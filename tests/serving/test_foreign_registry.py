@@ -83,6 +83,7 @@ def test_the_pickled_version_waits_for_trust_then_serves_without_a_signature(for
         assert r.status_code == 200, r.text
         arms = r.json()["served"]["arms"]
         assert arms["challenger"]["version"] == 2
+        assert r.json()["served"]["last_error"] is None and r.json()["served"]["next_retry_at"] is None
         assert "no signature logged" in arms["challenger"]["runtime_reason"]
         put = c.put(f"/v1/models/{CHURN}/traffic", json={"challenger_share": 1.0}, headers=foreign.admin())
         assert put.status_code == 200
