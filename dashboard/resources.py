@@ -28,7 +28,7 @@ from core.errors import ModelOpsError, NoEarlierChampionError
 from core.registry.facade import Registry
 from core.registry.reference import class_name_map, version_flavor
 from core.registry.types import ModelSummary, VersionComparison, VersionInfo
-from core.runtime.handles import CLASSIFICATION, ModelHandle, load_handle
+from core.runtime.handles import ModelHandle, load_handle
 from core.runtime.tflite import BuildReport, stored_build
 from core.store.db import AliasMove
 from core.store.edits import edits_frame
@@ -128,7 +128,7 @@ def list_history(model: str | None = None, limit: int | None = None) -> list[Ali
 
 def list_image_models() -> list[ModelSummary]:
     """Registered models whose champion is a Keras image classifier."""
-    return [m for m in list_models() if _champion_flavor(m) == "keras"]
+    return [m for m in list_models() if champion_flavor(m) == "keras"]
 
 
 def registry_changed() -> None:
@@ -209,16 +209,6 @@ def model_handle(tracking_uri: str, model: str, version: int) -> ModelHandle:
     return _model_handle(tracking_uri, model, version, model_trust(model).trusted)
 
 
-def model_task(model: str, version: int | None) -> str:
-    """``classification`` or ``regression``, from the loaded version (classification if it cannot load)."""
-    if version is None:
-        return CLASSIFICATION
-    try:
-        return model_handle(settings().tracking_uri, model, version).task
-    except ModelOpsError:
-        return CLASSIFICATION
-
-
 @st.cache_data(ttl=3, show_spinner=False)
 def _trust(db_url: str, model: str) -> Trust:
     return trust_of(registry().store, model, settings().trusted_models)
@@ -290,10 +280,10 @@ def served_inputs(model: str, since: datetime | None = None) -> pd.DataFrame:
 
 def list_tabular_models() -> list[ModelSummary]:
     """Registered models whose champion is a scikit-learn model."""
-    return [m for m in list_models() if _champion_flavor(m) == "sklearn"]
+    return [m for m in list_models() if champion_flavor(m) == "sklearn"]
 
 
-def _champion_flavor(model: ModelSummary) -> str | None:
+def champion_flavor(model: ModelSummary) -> str | None:
     """The champion's flavor: the ModelOps tag, else read from its MLmodel (a model registered elsewhere)."""
     tagged = _champion_tag(model, names.TAG_FLAVOR)
     if tagged is not None or model.champion is None:

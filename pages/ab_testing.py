@@ -9,7 +9,7 @@ from core.analysis.ab import ALPHA, ABReport, analyse, sample_size_per_arm
 from core.analysis.ab_regression import RegressionABReport, analyse_regression
 from core.plots.traffic import cumulative_accuracy_figure
 from core.runtime.handles import REGRESSION
-from dashboard import auth, components, formats, resources, state
+from dashboard import auth, components, formats, resources, state, task
 
 st.title("A/B testing")
 components.flash()
@@ -29,7 +29,7 @@ with components.errors_as_messages():
         st.info(f"{name} has no challenger. Promote a version to `challenger` on the Registry page to start a test.")
         st.stop()
 
-    regression = resources.model_task(name, versions.get(names.CHAMPION)) == REGRESSION
+    regression = task.model_task(name, versions.get(names.CHAMPION)) == REGRESSION
     report: ABReport | RegressionABReport
     if regression:
         st.caption("A regressor: each arm is judged by its absolute errors on labelled requests (lower is better).")

@@ -14,7 +14,7 @@ from core.analysis.monitoring import (
 )
 from core.plots.traffic import class_mix_figure, timeseries_figure
 from core.runtime.handles import REGRESSION
-from dashboard import components, resources, state
+from dashboard import components, resources, state, task
 
 WINDOWS = {"15 min": timedelta(minutes=15), "1 h": timedelta(hours=1), "24 h": timedelta(days=1), "all": None}
 REFRESH_S = 5
@@ -81,7 +81,7 @@ def live_panel() -> None:
             ),
             width="stretch",
         )
-        if resources.model_task(name, champion) == REGRESSION:
+        if task.model_task(name, champion) == REGRESSION:
             spread = prediction_quantiles(frame, freq)
             if spread.empty:
                 right.caption("No answered predictions in this window, so no prediction spread.")

@@ -1,0 +1,29 @@
+"""What kind of model a version is, as the pages need to know it (cheaply: the service first)."""
+
+from __future__ import annotations
+
+from core.errors import ModelOpsError
+from core.runtime.handles import CLASSIFICATION
+from dashboard import resources
+
+
+def model_task(model: str, version: int | None) -> str:
+    """``classification`` or ``regression``: as the service reports it, else from the version itself.
+
+    Only a scikit-learn version can be a regressor, so a Keras one is never loaded for this; a
+    scikit-learn one is loaded (cached) when the service cannot say. Classification if it cannot load.
+    """
+    if version is None:
+        return CLASSIFICATION
+    status = resources.service_status()
+    served = status.models.get(model) if status.alive else None
+    if served is not None and served.task and any(a.version == version for a in served.arms.values()):
+        return served.task
+    summary = next((m for m in resources.list_models() if m.name == model), None)
+    flavor = resources.champion_flavor(summary) if summary is not None and summary.champion == version else None
+    if flavor is not None and flavor != "sklearn":
+        return CLASSIFICATION
+    try:
+        return resources.model_handle(resources.settings().tracking_uri, model, version).task
+    except ModelOpsError:
+        return CLASSIFICATION
