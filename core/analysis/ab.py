@@ -266,6 +266,24 @@ def srm_period(frame: pd.DataFrame, split_since: datetime | None) -> tuple[pd.Da
     return frame[frame["at"] >= start], start.to_pydatetime()
 
 
+@dataclass(frozen=True)
+class SampleRatio:
+    """The sample-ratio check over the requests served under the current split and versions."""
+
+    p: float
+    detected: bool
+    requests: tuple[int, int]  # champion, challenger
+    since: datetime | None
+
+
+def sample_ratio(current: pd.DataFrame, challenger_share: float, split_since: datetime | None) -> SampleRatio:
+    """Chi-square of the arms' requests against the configured split, over :func:`srm_period`'s rows."""
+    counted, since = srm_period(current, split_since) if not current.empty else (current, None)
+    observed = [int((counted["arm"] == arm).sum()) for arm in ARMS] if not counted.empty else [0, 0]
+    p = srm_p_value(observed, [1 - challenger_share, challenger_share]) if 0 < challenger_share < 1 else math.nan
+    return SampleRatio(p, bool(p < SRM_ALPHA) if not math.isnan(p) else False, (observed[0], observed[1]), since)
+
+
 def analyse(
     frame: pd.DataFrame,
     model: str,
@@ -285,10 +303,7 @@ def analyse(
     arms = [arm_stats(current, arm, versions.get(arm)) for arm in ARMS]
     a, b = arms
     diff = two_proportion_test(a.correct, a.labelled, b.correct, b.labelled)
-    counted, srm_since = srm_period(current, split_since) if not current.empty else (current, None)
-    observed = [int((counted["arm"] == arm).sum()) for arm in ARMS] if not counted.empty else [0, 0]
-    shares = [1 - challenger_share, challenger_share]
-    srm_p = srm_p_value(observed, shares) if 0 < challenger_share < 1 else math.nan
+    srm = sample_ratio(current, challenger_share, split_since)
     cumulative = cumulative_accuracy(current)
     seq_p = float(cumulative["sequential_p"].iloc[-1]) if len(cumulative) else 1.0
     verdict, decision, more = _decide(model, versions, a, b, diff, seq_p, challenger_share, min_effect, alpha)
@@ -296,10 +311,10 @@ def analyse(
         model=model,
         arms=arms,
         diff=diff,
-        srm_p=srm_p,
-        srm_detected=bool(srm_p < SRM_ALPHA) if not math.isnan(srm_p) else False,
-        srm_requests=(observed[0], observed[1]),
-        srm_since=srm_since,
+        srm_p=srm.p,
+        srm_detected=srm.detected,
+        srm_requests=srm.requests,
+        srm_since=srm.since,
         sequential_p=seq_p,
         decision=decision,
         verdict=verdict,

@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from core import names
-from core.analysis.ab import ALPHA, ARMS, SRM_ALPHA, srm_p_value, srm_period
+from core.analysis.ab import ALPHA, ARMS, sample_ratio
 
 #: The mSPRT prior's scale as a share of the champion's MAE: differences of about 10% are what we look for.
 MSPRT_RELATIVE_TAU = 0.1
@@ -130,10 +130,18 @@ def welch(a: np.ndarray, b: np.ndarray, confidence: float = 0.95) -> MeanDiff:
 
 def msprt_means(a: np.ndarray, b: np.ndarray, tau: float) -> float:
     """Always-valid p-value for equal means after ``a`` and ``b`` (normal mixture, variance from the data)."""
-    if len(a) < 2 or len(b) < 2 or tau <= 0:
+    if len(a) < 2 or len(b) < 2:
         return 1.0
-    v = max(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b), 1e-12)
-    d = float(np.mean(b) - np.mean(a))
+    var_a, var_b = float(np.var(a, ddof=1)), float(np.var(b, ddof=1))
+    return _msprt(len(a), float(np.mean(a)), var_a, len(b), float(np.mean(b)), var_b, tau)
+
+
+def _msprt(n_a: int, mean_a: float, var_a: float, n_b: int, mean_b: float, var_b: float, tau: float) -> float:
+    """:func:`msprt_means` from each arm's count, mean and sample variance."""
+    if n_a < 2 or n_b < 2 or tau <= 0:
+        return 1.0
+    v = max(var_a / n_a + var_b / n_b, 1e-12)
+    d = mean_b - mean_a
     log_lambda = 0.5 * math.log(v / (v + tau * tau)) + tau * tau * d * d / (2 * v * (v + tau * tau))
     return math.exp(-log_lambda) if log_lambda < 700 else 0.0
 
@@ -169,18 +177,29 @@ def cumulative_mae(frame: pd.DataFrame, tau: float) -> pd.DataFrame:
     columns = ["at", "arm", "n", "mae", "low", "high", "sequential_p"]
     if labelled.empty:
         return pd.DataFrame(columns=columns)
-    seen: dict[str, list[float]] = {arm: [] for arm in ARMS}
+    # Running count, sum and sum of squares per arm: one pass, not every error re-read after each label.
+    moments = {arm: [0, 0.0, 0.0] for arm in ARMS}
     running, rows = 1.0, []
     for at, arm, error in zip(labelled["at"], labelled["arm"], labelled["abs_error"], strict=True):
-        seen[arm].append(float(error))
-        values = np.asarray(seen[arm])
-        mae, low, high = mean_interval(values)
-        low = max(low, 0.0) if not math.isnan(low) else low  # a mean of absolute errors is never negative
-        running = min(running, msprt_means(np.asarray(seen[ARMS[0]]), np.asarray(seen[ARMS[1]]), tau))
-        rows.append(
-            {"at": at, "arm": arm, "n": len(values), "mae": mae, "low": low, "high": high, "sequential_p": running}
-        )
+        m = moments[arm]
+        m[0], m[1], m[2] = m[0] + 1, m[1] + float(error), m[2] + float(error) ** 2
+        n, mae, var = _mean_var(m)
+        low = high = math.nan
+        if n >= 2:
+            half = float(stats.t.ppf(0.975, n - 1) * math.sqrt(var / n))
+            low, high = max(mae - half, 0.0), mae + half  # a mean of absolute errors is never negative
+        a, b = (_mean_var(moments[x]) for x in ARMS)
+        running = min(running, _msprt(a[0], a[1], a[2], b[0], b[1], b[2], tau))
+        rows.append({"at": at, "arm": arm, "n": n, "mae": mae, "low": low, "high": high, "sequential_p": running})
     return pd.DataFrame(rows, columns=columns)
+
+
+def _mean_var(moment: list) -> tuple[int, float, float]:
+    """Count, mean and sample variance from ``[count, sum, sum of squares]``."""
+    n, total, squares = moment
+    mean = total / n if n else math.nan
+    var = max(squares - n * mean * mean, 0.0) / (n - 1) if n >= 2 else math.nan
+    return n, mean, var
 
 
 def analyse_regression(
@@ -201,18 +220,16 @@ def analyse_regression(
     tau = MSPRT_RELATIVE_TAU * a.mae if not math.isnan(a.mae) else 0.0
     cumulative = cumulative_mae(current, tau)
     seq_p = float(cumulative["sequential_p"].iloc[-1]) if len(cumulative) else 1.0
-    counted, srm_since = srm_period(current, split_since) if not current.empty else (current, None)
-    observed = [int((counted["arm"] == arm).sum()) for arm in ARMS] if not counted.empty else [0, 0]
-    srm_p = srm_p_value(observed, [1 - challenger_share, challenger_share]) if 0 < challenger_share < 1 else math.nan
+    srm = sample_ratio(current, challenger_share, split_since)
     verdict, decision = _decide(model, versions, a, b, diff, seq_p, alpha)
     return RegressionABReport(
         model=model,
         arms=[a, b],
         diff=diff,
-        srm_p=srm_p,
-        srm_detected=bool(srm_p < SRM_ALPHA) if not math.isnan(srm_p) else False,
-        srm_requests=(observed[0], observed[1]),
-        srm_since=srm_since,
+        srm_p=srm.p,
+        srm_detected=srm.detected,
+        srm_requests=srm.requests,
+        srm_since=srm.since,
         sequential_p=seq_p,
         decision=decision,
         verdict=verdict,

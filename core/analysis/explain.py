@@ -243,6 +243,7 @@ class CategoryCodes:
     def __init__(self, columns: list[Any]) -> None:
         self.coded = [c.type not in NUMERIC_TYPES for c in columns]
         self.values: list[list[Any]] = [[] for _ in columns]
+        self._codes: list[dict[Any, int]] = [{} for _ in columns]
 
     def encode(self, matrix: np.ndarray) -> np.ndarray:
         """``matrix`` (objects) as floats; a value not seen before gets the next code."""
@@ -251,11 +252,12 @@ class CategoryCodes:
             if not coded:
                 out[:, j] = np.asarray(matrix[:, j], dtype="float64")
                 continue
-            seen = self.values[j]
+            seen, codes = self.values[j], self._codes[j]
             for i, value in enumerate(matrix[:, j]):
-                if value not in seen:
+                if value not in codes:
+                    codes[value] = len(seen)
                     seen.append(value)
-                out[i, j] = seen.index(value)
+                out[i, j] = codes[value]
         return out
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
