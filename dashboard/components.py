@@ -317,17 +317,19 @@ def version_editor(model: str, versions: list[VersionInfo], user: str | None) ->
 
 
 def trust_panel(model: str, flavors: dict[int, str], user: str | None) -> None:
-    """The model's trust for pickled versions: who decided, the decisions, and (signed in) the switch."""
+    """Trust for versions that run code (pickled, python_function): who decided, the decisions, the switch."""
     decision = resources.model_trust(model)
     pickled = sorted(v for v, fmt in flavors.items() if fmt in ("cloudpickle", "pickle"))
-    title = "Trust: pickled versions " + ("may load" if decision.trusted else "do not load")
-    with st.expander(title, expanded=bool(pickled) and not decision.trusted):
-        if pickled:
-            listed = ", ".join(f"v{v}" for v in pickled)
-            st.markdown(
-                f"{listed} {'is' if len(pickled) == 1 else 'are'} stored with pickle. Unpickling runs code from the "
-                "artifact, so ModelOps loads these only for a model an operator trusts."
-            )
+    pyfunc = sorted(v for v, fmt in flavors.items() if fmt == "python_function")
+    title = "Trust: pickled and python_function versions " + ("may load" if decision.trusted else "do not load")
+    with st.expander(title, expanded=bool(pickled or pyfunc) and not decision.trusted):
+        for found, how in ((pickled, "stored with pickle"), (pyfunc, "python_function models (their own Python code)")):
+            if found:
+                listed = ", ".join(f"v{v}" for v in found)
+                st.markdown(
+                    f"{listed} {'is' if len(found) == 1 else 'are'} {how}. Loading runs code from the artifact, so "
+                    "ModelOps loads these only for a model an operator trusts."
+                )
         st.caption(f"{'Trusted' if decision.trusted else 'Not trusted'}: {decision.why}.")
         if user is None:
             st.caption("Sign in (sidebar) to trust this model or withdraw trust.")

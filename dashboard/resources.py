@@ -279,8 +279,8 @@ def served_inputs(model: str, since: datetime | None = None) -> pd.DataFrame:
 
 
 def list_tabular_models() -> list[ModelSummary]:
-    """Registered models whose champion is a scikit-learn model."""
-    return [m for m in list_models() if champion_flavor(m) == "sklearn"]
+    """Registered models whose champion is tabular: scikit-learn, or any other flavor served through pyfunc."""
+    return [m for m in list_models() if champion_flavor(m) not in (None, "keras")]
 
 
 def champion_flavor(model: ModelSummary) -> str | None:

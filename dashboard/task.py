@@ -21,7 +21,7 @@ def model_task(model: str, version: int | None) -> str:
         return served.task
     summary = next((m for m in resources.list_models() if m.name == model), None)
     flavor = resources.champion_flavor(summary) if summary is not None and summary.champion == version else None
-    if flavor is not None and flavor != "sklearn":
+    if flavor == "keras":  # image models classify; never load TensorFlow to learn that
         return CLASSIFICATION
     try:
         return resources.model_handle(resources.settings().tracking_uri, model, version).task

@@ -9,14 +9,44 @@ The encoder refuses unknown categories.
 ``diabetes-progression``: a regressor, ``Pipeline(ColumnTransformer(OneHotEncoder, passthrough), Ridge)``
 on scikit-learn's diabetes data plus a string ``region`` column; v1 a ridge regression, v2 gradient
 boosting (which declares the tree type skops needs, as MLflow's documentation shows).
+
+``churn-rules``: ``mlflow.pyfunc.PythonModel`` versions, a hand-written scoring rule over the churn
+columns: v1 returns a probability table (columns ``no``/``yes``), v2 labels only; no ModelOps tag.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import mlflow.pyfunc
+
 CHURN = "churn"
 DIABETES = "diabetes-progression"
+RULES = "churn-rules"
+
+
+class ChurnRules(mlflow.pyfunc.PythonModel):
+    """A custom ``PythonModel``: a logistic scoring rule written by hand (pickled by reference to this module)."""
+
+    def __init__(self, labels_only: bool = False) -> None:
+        self.labels_only = labels_only
+
+    def predict(self, context: object, model_input: object, params: object = None) -> object:
+        """P(churn) per row as a ``no``/``yes`` table, or the label alone."""
+        import numpy as np
+        import pandas as pd
+
+        frame = pd.DataFrame(model_input)
+        logit = (
+            -1.0
+            + 1.5 * (frame["contract"] == "month-to-month")
+            - 0.04 * frame["tenure_months"].astype(float)
+            + 0.02 * (frame["monthly_charges"].astype(float) - 65)
+        )
+        p = 1 / (1 + np.exp(-logit.to_numpy(dtype=float)))
+        if self.labels_only:
+            return pd.Series(np.where(p > 0.5, "yes", "no"), name="churned")
+        return pd.DataFrame({"no": 1 - p, "yes": p})
 
 
 def build_foreign_registry(home: Path) -> Path:
@@ -71,7 +101,36 @@ def build_foreign_registry(home: Path) -> Path:
     _log_regressors(experiment, home)
     client.set_registered_model_alias(DIABETES, "champion", "1")
     client.set_registered_model_alias(DIABETES, "challenger", "2")
+    _log_rules(experiment, X, home)
+    client.set_registered_model_alias(RULES, "champion", "1")
+    client.set_registered_model_alias(RULES, "challenger", "2")
     return home
+
+
+def _log_rules(experiment: str, X: object, home: Path) -> None:
+    import mlflow
+    import mlflow.data
+    import mlflow.pyfunc
+    import pandas as pd
+    from mlflow.models import infer_signature
+
+    frame = X.head(50)  # type: ignore[attr-defined]
+    source = str(home / "churn-training.parquet")
+    for labels_only in (False, True):
+        model = ChurnRules(labels_only)
+        with mlflow.start_run(experiment_id=experiment):
+            if labels_only:  # the labels-only version learns its classes from the training labels
+                training = pd.read_parquet(source)
+                mlflow.log_input(
+                    mlflow.data.from_pandas(training, source=source, name="churn-2024"), context="training"
+                )
+            mlflow.pyfunc.log_model(
+                name="model",
+                python_model=model,
+                signature=infer_signature(frame, model.predict(None, frame)),
+                input_example=frame.head(5),
+                registered_model_name=RULES,
+            )
 
 
 def _log_regressors(experiment: str, home: Path) -> None:

@@ -29,7 +29,11 @@ def load_version_frame(registry: Registry, model: str, version: int, which: str 
     try:
         local = download_artifacts(run_id=info.run_id, artifact_path=path, tracking_uri=registry.tracking_uri)
     except Exception:
-        found = _mlflow_reference(registry, model, version, info.run_id) if which == "reference" else None
+        found = (
+            mlflow_reference(registry.client, registry.tracking_uri, model, version, info.run_id)
+            if which == "reference"
+            else None
+        )
         if found is not None:
             return found
         raise InvalidInputError(
@@ -59,8 +63,11 @@ def _label_as_target(frame: pd.DataFrame, tracking_uri: str, model: str, version
     return kept
 
 
-def _mlflow_reference(registry: Registry, model: str, version: int, run_id: str) -> pd.DataFrame | None:
-    """Reference rows from what MLflow already has: the run's training dataset, else the input example."""
+def mlflow_reference(client: Any, tracking_uri: str, model: str, version: int, run_id: str) -> pd.DataFrame | None:
+    """Reference rows from what MLflow already has: the run's training dataset, else the input example.
+
+    ``client`` is an ``MlflowClient`` on ``tracking_uri``; ``None`` when MLflow has neither.
+    """
     import json
     from pathlib import Path
 
@@ -68,7 +75,7 @@ def _mlflow_reference(registry: Registry, model: str, version: int, run_id: str)
     import mlflow.artifacts
 
     try:
-        run = registry.client.get_run(run_id)
+        run = client.get_run(run_id)
         for dataset_input in run.inputs.dataset_inputs or []:
             context = {t.key: t.value for t in dataset_input.tags}.get("mlflow.data.context", "")
             if context not in ("", "training", "train"):
@@ -78,13 +85,13 @@ def _mlflow_reference(registry: Registry, model: str, version: int, run_id: str)
                 frame = pd.read_parquet(frame) if str(frame).endswith(".parquet") else pd.read_csv(frame)
             except Exception:
                 continue
-            frame = _label_as_target(frame, registry.tracking_uri, model, version)
+            frame = _label_as_target(frame, tracking_uri, model, version)
             frame.attrs["source"] = f"the run's {context or 'logged'} dataset {dataset_input.dataset.name!r}"
             return frame
     except Exception:
         pass
     try:
-        data = json.loads(Path(version_file(registry.tracking_uri, model, version, "input_example.json")).read_text())
+        data = json.loads(Path(version_file(tracking_uri, model, version, "input_example.json")).read_text())
         frame = pd.DataFrame(data["data"], columns=data.get("columns"))
     except Exception:
         return None

@@ -13,9 +13,9 @@ import pandas as pd
 
 from core import names
 from core.errors import InvalidInputError, UntrustedModelError
-from core.flavors import sklearn_skops
+from core.flavors import pyfunc_model, sklearn_skops
 from core.flavors.keras_model import InputSpec
-from core.registry.reference import stored_class_names, stored_input_spec
+from core.registry.reference import mlflow_reference, stored_class_names, stored_input_spec
 from core.runtime.inputs import frame_images
 from core.runtime.onnx import load_verified
 from core.runtime.ood import OodReference, calibrate, feature_extractor, features_in_batches, stored_reference
@@ -131,46 +131,74 @@ def load_handle(
     mlmodel = yaml.safe_load((local / "MLmodel").read_text())
     flavors = mlmodel.get("flavors") or {}
     if "sklearn" in flavors:
-        return _load_sklearn(uri, model_name, version, local, tracking_uri, trusted)
+        model = sklearn_skops.load_local(local, uri, allow_pickle=trusted, model_name=model_name)
+        return _load_tabular(uri, model_name, version, local, tracking_uri, model, "sklearn")
     if "tensorflow" in flavors or "keras" in flavors:
         handle = _load_keras(model_name, version, local, tracking_uri)
         if tflite:
             _use_tflite(handle, tracking_uri, tflite)
         return handle
+    if "python_function" in flavors:
+        loaded = pyfunc_model.load_local(local, uri, trusted=trusted, model_name=model_name)
+        return _load_tabular(uri, model_name, version, local, tracking_uri, loaded, "pyfunc")
     raise InvalidInputError(
-        f"{model_name} v{version} has flavors {sorted(flavors)}; ModelOps serves 'sklearn' and 'tensorflow' (Keras)"
+        f"{model_name} v{version} has flavors {sorted(flavors)}; ModelOps serves 'sklearn', 'tensorflow' (Keras) "
+        "and 'python_function' models"
     )
 
 
-def _load_sklearn(
-    uri: str, model_name: str, version: int, local: Path, tracking_uri: str, trusted: bool = False
+def _load_tabular(
+    uri: str, model_name: str, version: int, local: Path, tracking_uri: str, model: Any, runtime: str
 ) -> ModelHandle:
+    """A tabular handle around a scikit-learn estimator, or a pyfunc model wrapped as one (``runtime="pyfunc"``)."""
+    from mlflow import MlflowClient
     from mlflow.models import Model
 
-    model = sklearn_skops.load_local(local, uri, allow_pickle=trusted, model_name=model_name)
+    signature = Model.load(str(local / "MLmodel")).signature
+    declared = signature_columns(signature)
+    if runtime == "pyfunc":
+        columns = declared or example_columns(local)
+        client = MlflowClient(tracking_uri, tracking_uri)
+        info = client.get_model_version(model_name, str(version))
+        # Probe on up to 200 training rows (more of its classes show) when MLflow has them, else the example.
+        reference = mlflow_reference(client, tracking_uri, model_name, version, info.run_id)
+        probe = _probe_rows(local, columns) if columns else None
+        frame = typed_frame(probe, columns) if probe is not None else None
+        labels: list[Any] = []
+        if reference is not None and {c.name for c in columns} <= set(reference.columns):
+            frame = reference[[c.name for c in columns]].sample(min(len(reference), 200), random_state=0)
+            labels = list(reference[names.TARGET].dropna().unique()) if names.TARGET in reference else []
+        model = pyfunc_model.adapt(model, [c.name for c in columns], frame, output_types(signature), info.tags, labels)
     if hasattr(model, "n_jobs"):
         # Serving calls are small and frequent; joblib's per-call thread start-up costs more than it saves.
         model.n_jobs = 1
     task = CLASSIFICATION if hasattr(model, "predict_proba") else REGRESSION
     if task == REGRESSION and not hasattr(model, "predict"):
         raise InvalidInputError(f"{uri} has neither predict_proba nor predict; it is not a model ModelOps can serve")
-    signature = Model.load(str(local / "MLmodel")).signature
     handle = ModelHandle(
         model_name=model_name,
         version=version,
         kind="tabular",
-        runtime="sklearn",
+        runtime=runtime,
         model=model,
         task=task,
-        columns=with_known_categories(signature_columns(signature) or estimator_columns(model), model),
+        columns=with_known_categories(declared or estimator_columns(model), model),
         classes=[c.item() if hasattr(c, "item") else c for c in getattr(model, "classes_", [])],
     )
-    if handle.columns and not signature_columns(signature):
-        handle.runtime_reason = "no signature logged: the input columns are the estimator's feature_names_in_"
+    if handle.columns and not declared:
+        source = "the input example's columns" if runtime == "pyfunc" else "the estimator's feature_names_in_"
+        handle.runtime_reason = f"no signature logged: the input columns are {source}"
+    if getattr(model, "gives_probabilities", True) is False:
+        handle.runtime_reason = "; ".join(
+            r for r in (handle.runtime_reason, "the model returns labels only: probabilities are 0 or 1") if r
+        )
     handle.class_names = stored_class_names(tracking_uri, model_name, version, handle.classes)
     probe = _probe_rows(local, handle.columns) if handle.columns else None
     if probe is not None and task == REGRESSION:
         handle.predict_values(probe)  # warm
+        return handle
+    if probe is not None and runtime == "pyfunc":
+        handle.sklearn_proba(probe)  # warm
         return handle
     if probe is not None:  # warm: the first call pays for lazy initialisation, not a user
         expected = handle.sklearn_proba(probe)
@@ -193,6 +221,28 @@ def estimator_columns(model: Any) -> list[Column]:
     """
     found = getattr(model, "feature_names_in_", None)
     return [Column(str(n), ANY, True) for n in found] if found is not None else []
+
+
+def example_columns(local: Path) -> list[Column]:
+    """The columns of the version's logged input example (type ``any``), else none."""
+    import json
+
+    try:
+        data = json.loads((local / "input_example.json").read_text())
+        return [Column(str(n), ANY, True) for n in data["columns"]]
+    except Exception:
+        return []
+
+
+def output_types(signature: Any) -> list[str]:
+    """The type names of a signature's outputs (``double``, ``string``, ``float32``...), or none."""
+    if signature is None or signature.outputs is None:
+        return []
+    found = []
+    for spec in signature.outputs.inputs:
+        kind = getattr(spec, "type", None)
+        found.append(str(getattr(kind, "name", kind)).replace("float64", "double").replace("float32", "float"))
+    return found
 
 
 def _onnx_proba(uri: str, model_name: str, version: int) -> tuple[Any, str]:

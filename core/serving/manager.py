@@ -19,7 +19,7 @@ from typing import ClassVar, Generic, TypeVar
 from core import names
 from core.api.schemas import ArmInfo, InputColumn, ServedModelInfo, ServedModels, TrafficInfo
 from core.config import Settings
-from core.errors import ModelNotFoundError, ModelOpsError
+from core.errors import ModelNotFoundError, ModelOpsError, UntrustedModelError
 from core.registry.facade import Registry
 from core.registry.types import ModelSummary
 from core.runtime.handles import ModelHandle, load_handle
@@ -121,16 +121,20 @@ class LoadFailure:
     message: str
     attempts: int
     retry_at: float
+    #: Only an operator can end it (the model is not trusted): it does not hold readiness back.
+    needs_operator: bool = False
 
     #: The longest wait between two attempts, in seconds.
     MAX_BACKOFF_S: ClassVar[float] = 300.0
 
     @classmethod
-    def after(cls, previous: LoadFailure | None, message: str, poll_interval_s: float) -> LoadFailure:
+    def after(
+        cls, previous: LoadFailure | None, message: str, poll_interval_s: float, needs_operator: bool = False
+    ) -> LoadFailure:
         """The failure after one more attempt: the wait doubles from one poll interval up to 5 minutes."""
         attempts = 1 if previous is None else previous.attempts + 1
         wait = min(max(poll_interval_s, 1.0) * 2 ** (attempts - 1), cls.MAX_BACKOFF_S)
-        return cls(message, attempts, time.time() + wait)
+        return cls(message, attempts, time.time() + wait, needs_operator)
 
 
 class HandleCache(Generic[K, V]):
@@ -233,8 +237,16 @@ class ModelManager:
         return self._handles.keys()
 
     def ready(self) -> bool:
-        """True when every model with a champion serves it."""
-        return bool(self.models) and all(names.CHAMPION in m.arms for m in self.models.values() if m.wanted)
+        """True when every model with a champion serves it, or waits for an operator to trust it (its
+        ``last_error`` says so; one untrusted model must not keep the whole service out of rotation)."""
+        return bool(self.models) and all(
+            names.CHAMPION in m.arms or self._waits_for_operator(m) for m in self.models.values() if m.wanted
+        )
+
+    def _waits_for_operator(self, served: ServedModel) -> bool:
+        version = served.wanted.get(names.CHAMPION)
+        failure = self._failures.get((served.name, version)) if version is not None else None
+        return failure is not None and failure.needs_operator
 
     # -- following the registry -----------------------------------------------------------
     def sync(self, rebuild: bool = False) -> ServedModels:
@@ -304,6 +316,7 @@ class ModelManager:
         failed = self._failures.get((model, version))
         if failed is not None and time.time() < failed.retry_at:
             return None  # backing off: the reason is already shown and logged
+        trusted = False
         try:
             builds = _build_tags(self.registry.get_version(model, version).tags)
             trusted = trust_of(self.registry.store, model, self.settings.trusted_models).trusted
@@ -313,7 +326,9 @@ class ModelManager:
             self._loaded_builds[(model, version)] = builds
         except Exception as exc:
             message = f"v{version} ({alias}) failed to load and was not swapped in: {exc}"
-            failure = LoadFailure.after(failed, message, self.config.poll_interval_s)
+            failure = LoadFailure.after(
+                failed, message, self.config.poll_interval_s, isinstance(exc, UntrustedModelError) and not trusted
+            )
             self._failures[(model, version)] = failure
             if failed is None or failed.message != message:  # logged once per change, not every poll
                 log.warning("%s: %s (next try in %.0f s)", model, message, failure.retry_at - time.time())

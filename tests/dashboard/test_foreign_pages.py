@@ -146,3 +146,29 @@ def test_a_regressor_is_explained_in_its_own_units(foreign_home: Settings) -> No
     assert not at.exception, at.exception
     assert next(s for s in at.selectbox if s.label == "region").options == ["east", "north", "south", "west"]
     assert at.metric[0].label.endswith(": the prediction")
+
+
+@pytest.mark.parametrize("page", ["registry", "evaluation", "explain", "ab_testing", "drift", "monitoring"])
+def test_every_page_renders_a_python_function_model_once_trusted(foreign_home: Settings, page: str) -> None:
+    from tests.foreign import RULES
+
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page(f"../pages/{page}.py").run()
+    at.selectbox[0].set_value(RULES).run()
+    assert not at.exception, at.exception
+    untrusted = " ".join(e.value for e in [*at.error, *at.warning, *at.info])
+    if page in ("explain", "evaluation"):  # pages that load the model say why it does not
+        assert "python_function" in untrusted and "Trust this model" in untrusted, untrusted
+    from core.registry.facade import Registry
+    from core.store.trust import record_trust
+
+    from dashboard.resources import trust_changed
+
+    record_trust(Registry.from_settings(foreign_home).store, RULES, True, "pytest", "our rules")
+    trust_changed()  # AppTest runs in this process: forget the decision cached a moment ago
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page(f"../pages/{page}.py").run()
+    at.selectbox[0].set_value(RULES).run()
+    assert not at.exception, at.exception
+    shown = " ".join(e.value for e in at.error)
+    assert "python_function" not in shown and "Traceback" not in shown, shown

@@ -120,3 +120,43 @@ def test_a_regressor_is_served_with_numbers_and_takes_numeric_labels(foreign: Se
         for row, output in zip(body["shap_values"], body["output"], strict=True):
             assert abs(body["base_value"][0] + sum(row) - output) < 1e-6 * max(1.0, abs(output))
         assert [round(o, 4) for o in body["output"]] == [round(p, 4) for p in answer["predictions"][:2]]
+
+
+def test_python_function_models_wait_for_trust_then_serve_probabilities_or_labels(foreign: Service) -> None:
+    import pandas as pd
+
+    from tests.foreign import RULES, ChurnRules
+
+    rows = _records(RECORDS[:8])
+    with foreign.client() as c:
+        info = {m["name"]: m for m in c.get("/v1/models").json()["models"]}[RULES]
+        assert info["state"] != "ready" and "python_function model" in info["last_error"]
+        assert c.get("/readyz").status_code == 200  # an untrusted champion waits; the others serve
+        assert f"MODELOPS_TRUSTED_MODELS={RULES}" in info["last_error"]
+        refused = c.post(f"/v1/models/{RULES}/predict", json={"dataframe_records": rows})
+        assert refused.status_code == 503 and "python_function" in refused.text, refused.text
+        r = c.post(f"/v1/models/{RULES}/trust", json={"reason": "our rules"}, headers=foreign.admin())
+        assert r.status_code == 200, r.text
+        arms = r.json()["served"]["arms"]
+        assert r.json()["served"]["last_error"] is None, r.json()["served"]
+        assert arms["champion"]["runtime"] == "pyfunc" and arms["challenger"]["runtime"] == "pyfunc"
+        assert "labels only" in arms["challenger"]["runtime_reason"]
+        served = {m["name"]: m for m in c.get("/v1/models").json()["models"]}[RULES]
+        assert served["task"] == "classification" and served["classes"] == ["no", "yes"]
+        answer = c.post(f"/v1/models/{RULES}/predict", json={"dataframe_records": rows})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["version"] == 1 and set(body["predictions"]) <= {"no", "yes"}
+        expected = ChurnRules().predict(None, pd.DataFrame(rows))  # the rule's own numbers, not 0/1
+        assert [round(p[1], 9) for p in body["probabilities"]] == [round(v, 9) for v in expected["yes"]]
+        assert c.post("/v1/feedback", json={"request_id": body["request_id"], "label": "yes"}).status_code == 200
+        bad = c.post(f"/v1/models/{RULES}/predict", json={"dataframe_records": [{**rows[0], "tenure_months": "x"}]})
+        assert bad.status_code == 422 and "tenure_months" in bad.text
+        put = c.put(f"/v1/models/{RULES}/traffic", json={"challenger_share": 1.0}, headers=foreign.admin())
+        assert put.status_code == 200
+        try:
+            labels = c.post(f"/v1/models/{RULES}/predict", json={"dataframe_records": rows}).json()
+            assert labels["version"] == 2 and set(labels["predictions"]) <= {"no", "yes"}
+            assert all(sorted(p) == [0.0, 1.0] for p in labels["probabilities"]), labels
+        finally:
+            c.put(f"/v1/models/{RULES}/traffic", json={"challenger_share": 0.0}, headers=foreign.admin())
