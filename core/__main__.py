@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         "models that are already seeded are left alone.",
     )
     demo.add_argument(
-        "--model", action="append", choices=list(names.DEMO_MODELS), help="seed only this model (repeatable)"
+        "--model", action="append", choices=list(names.ALL_DEMO_MODELS), help="seed only this model (repeatable)"
     )
     demo.set_defaults(func=_cmd_demo)
     srv = sub.add_parser(

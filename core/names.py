@@ -13,6 +13,12 @@ BREAST_CANCER: Final = "breast-cancer"
 DIGITS: Final = "digits"
 BREAST_CANCER_ONLINE: Final = "breast-cancer-online"
 DEMO_MODELS: Final = (BREAST_CANCER, DIGITS, BREAST_CANCER_ONLINE)
+# Demo models of the kinds MLflow users' registries hold (core.demo.kinds).
+CHURN: Final = "churn"  # pipeline with string columns, string labels
+DIABETES: Final = "diabetes-progression"  # regressor with a categorical column
+CHURN_RULES: Final = "churn-rules"  # python_function model
+KINDS_DEMO_MODELS: Final = (CHURN, DIABETES, CHURN_RULES)
+ALL_DEMO_MODELS: Final = DEMO_MODELS + KINDS_DEMO_MODELS
 
 ENV_HOME: Final = "MODELOPS_HOME"
 ENV_TRACKING_URI: Final = "MLFLOW_TRACKING_URI"

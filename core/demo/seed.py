@@ -12,6 +12,7 @@ from typing import Any
 
 from core import names
 from core.config import Settings
+from core.demo import kinds
 from core.demo.augment import augmented
 from core.demo.datasets import (
     BREAST_CANCER_CLASS_NAMES,
@@ -52,7 +53,7 @@ class SeedResult:
 def seed_demo(
     settings: Settings,
     *,
-    models: tuple[str, ...] = names.DEMO_MODELS,
+    models: tuple[str, ...] = names.ALL_DEMO_MODELS,
     progress: Callable[[str], None] = print,
 ) -> list[SeedResult]:
     """Register the demo models that are missing and set their aliases.
@@ -74,6 +75,9 @@ def seed_demo(
         names.BREAST_CANCER: (BREAST_CANCER_VERSIONS, _seed_breast_cancer),
         names.DIGITS: (DIGITS_VERSIONS, _seed_digits),
         names.BREAST_CANCER_ONLINE: (1, _seed_online),
+        names.CHURN: (2, kinds.seed_churn),
+        names.DIABETES: (2, kinds.seed_diabetes),
+        names.CHURN_RULES: (1, kinds.seed_churn_rules),
     }
     results = []
     for model in models:
@@ -101,25 +105,30 @@ def _set_demo_aliases(registry: Registry, model: str, progress: Callable[[str], 
     one-click rollback has somewhere to go.
     """
     versions = sorted(registry.list_versions(model), key=lambda v: v.version)
+    # Classifiers by accuracy, regressors by mean absolute error (lower is better).
+    metric = "accuracy" if any("accuracy" in v.metrics for v in versions) else "mae"
+    sign = 1.0 if metric == "accuracy" else -1.0
+
+    def score(v: Any) -> float:
+        return sign * v.metrics.get(metric, sign * -float("inf"))
+
     champion = versions[0]
     registry.promote(model, champion.version, names.CHAMPION, actor="demo", reason="first version")
     for v in versions[1:]:
-        if v.metrics.get("accuracy", 0.0) > champion.metrics.get("accuracy", 0.0):
+        if score(v) > score(champion):
             registry.promote(
                 model,
                 v.version,
                 names.CHAMPION,
                 actor="demo",
-                reason=f"accuracy {v.metrics['accuracy']:.3f} > {champion.metrics.get('accuracy', 0):.3f}",
+                reason=f"{metric} {v.metrics[metric]:.3f} {'>' if sign > 0 else '<'} "
+                f"{champion.metrics.get(metric, 0):.3f}",
             )
             champion = v
     if len(versions) == 1:
         progress(f"{model}: champion v{champion.version}")
         return champion.version, None
-    runner_up = max(
-        (v for v in versions if v.version != champion.version),
-        key=lambda v: (v.metrics.get("accuracy", 0.0), v.version),
-    )
+    runner_up = max((v for v in versions if v.version != champion.version), key=lambda v: (score(v), v.version))
     registry.promote(model, runner_up.version, names.CHALLENGER, actor="demo", reason="runner-up")
     progress(f"{model}: champion v{champion.version}, challenger v{runner_up.version}")
     return champion.version, runner_up.version

@@ -16,14 +16,15 @@ from core.errors import InvalidInputError, UntrustedModelError
 from core.flavors import pyfunc_model, sklearn_skops
 from core.flavors.keras_model import InputSpec
 from core.registry.reference import mlflow_reference, stored_class_names, stored_input_spec
+from core.runtime.fast import forest_proba, onnx_proba
 from core.runtime.inputs import frame_images
-from core.runtime.onnx import load_verified
 from core.runtime.ood import OodReference, calibrate, feature_extractor, features_in_batches, stored_reference
 from core.runtime.tabular import (
-    ANY,
     Column,
-    is_typed,
-    payload_to_matrix,
+    estimator_columns,
+    example_columns,
+    output_types,
+    probe_rows,
     signature_columns,
     typed_frame,
     with_known_categories,
@@ -162,7 +163,7 @@ def _load_tabular(
         info = client.get_model_version(model_name, str(version))
         # Probe on up to 200 training rows (more of its classes show) when MLflow has them, else the example.
         reference = mlflow_reference(client, tracking_uri, model_name, version, info.run_id)
-        probe = _probe_rows(local, columns) if columns else None
+        probe = probe_rows(local, columns) if columns else None
         frame = typed_frame(probe, columns) if probe is not None else None
         labels: list[Any] = []
         if reference is not None and {c.name for c in columns} <= set(reference.columns):
@@ -193,7 +194,7 @@ def _load_tabular(
             r for r in (handle.runtime_reason, "the model returns labels only: probabilities are 0 or 1") if r
         )
     handle.class_names = stored_class_names(tracking_uri, model_name, version, handle.classes)
-    probe = _probe_rows(local, handle.columns) if handle.columns else None
+    probe = probe_rows(local, handle.columns) if handle.columns else None
     if probe is not None and task == REGRESSION:
         handle.predict_values(probe)  # warm
         return handle
@@ -202,7 +203,7 @@ def _load_tabular(
         return handle
     if probe is not None:  # warm: the first call pays for lazy initialisation, not a user
         expected = handle.sklearn_proba(probe)
-        onnx, reason = _onnx_proba(uri, model_name, version)
+        onnx, reason = onnx_proba(uri, model_name, version)
         if onnx is not None:
             handle.fast_proba, handle.runtime = onnx, "onnxruntime"
             onnx(probe)  # warm
@@ -212,99 +213,6 @@ def _load_tabular(
                 handle.fast_proba, handle.runtime = fast, "sklearn-trees"
         handle.runtime_reason = "; ".join(r for r in (handle.runtime_reason, reason) if r)
     return handle
-
-
-def estimator_columns(model: Any) -> list[Column]:
-    """Columns named by a fitted estimator's ``feature_names_in_`` (fitted on a DataFrame), else none.
-
-    Their types are unknown without a signature: each takes numbers, strings or booleans (``any``).
-    """
-    found = getattr(model, "feature_names_in_", None)
-    return [Column(str(n), ANY, True) for n in found] if found is not None else []
-
-
-def example_columns(local: Path) -> list[Column]:
-    """The columns of the version's logged input example (type ``any``), else none."""
-    import json
-
-    try:
-        data = json.loads((local / "input_example.json").read_text())
-        return [Column(str(n), ANY, True) for n in data["columns"]]
-    except Exception:
-        return []
-
-
-def output_types(signature: Any) -> list[str]:
-    """The type names of a signature's outputs (``double``, ``string``, ``float32``...), or none."""
-    if signature is None or signature.outputs is None:
-        return []
-    found = []
-    for spec in signature.outputs.inputs:
-        kind = getattr(spec, "type", None)
-        found.append(str(getattr(kind, "name", kind)).replace("float64", "double").replace("float32", "float"))
-    return found
-
-
-def _onnx_proba(uri: str, model_name: str, version: int) -> tuple[Any, str]:
-    """The verified ONNX build's probability function, or why there is none (never raises)."""
-    import mlflow
-    from mlflow import MlflowClient
-
-    tracking_uri = mlflow.get_tracking_uri()
-    try:
-        tags = dict(MlflowClient(tracking_uri, tracking_uri).get_model_version(model_name, str(version)).tags or {})
-        return load_verified(tracking_uri, model_name, version, tags)
-    except Exception as exc:  # a broken build must never stop the version from serving
-        return None, f"ONNX build not loaded ({type(exc).__name__}: {exc}); serving scikit-learn"
-
-
-def forest_proba(model: Any) -> Any:
-    """A faster, identical ``predict_proba`` for single-output forest classifiers, or ``None``.
-
-    scikit-learn's forest spends most of a small call in joblib's per-tree dispatch (≈7 ms
-    for 200 trees even with one row). This walks the same trees with the same arithmetic
-    (float32 input, per-tree normalisation, mean over trees), ≈10× faster. Callers check
-    equality with the estimator's own output before using it.
-    """
-    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
-
-    if type(model) not in (RandomForestClassifier, ExtraTreesClassifier) or getattr(model, "n_outputs_", 1) != 1:
-        return None
-    trees = [e.tree_ for e in model.estimators_]
-    n_classes = int(model.n_classes_)
-
-    def proba(matrix: np.ndarray) -> np.ndarray:
-        X = np.ascontiguousarray(matrix, dtype=np.float32)
-        total = np.zeros((X.shape[0], n_classes), dtype=np.float64)
-        for tree in trees:
-            p = tree.predict(X)[:, :n_classes]
-            normalizer = p.sum(axis=1)[:, np.newaxis]
-            normalizer[normalizer == 0.0] = 1.0
-            total += p / normalizer
-        return total / len(trees)
-
-    return proba
-
-
-def _probe_rows(local: Path, columns: list[Column]) -> np.ndarray | None:
-    """Rows to warm and verify with: the logged input example, else zeros (``None``: nothing safe to send)."""
-    import json
-
-    names = [c.name for c in columns]
-    example = local / "input_example.json"
-    if is_typed(columns):  # zeros are not a string or a date: only a logged example warms a typed model
-        try:
-            data = json.loads(example.read_text())
-            return payload_to_matrix({"dataframe_split": data}, columns, max_rows=1000)
-        except Exception:
-            return None
-    try:
-        data = json.loads(example.read_text())
-        cols, rows = data.get("columns", names), data["data"]
-        frame = pd.DataFrame(rows, columns=cols)[names]
-        return np.vstack([frame.to_numpy(dtype="float64"), np.zeros((1, len(names)))])
-    except Exception:
-        return np.zeros((1, len(names)))
 
 
 def _load_keras(model_name: str, version: int, local: Path, tracking_uri: str) -> ModelHandle:

@@ -8,11 +8,14 @@ Parsing works on plain lists (no pandas per request): it is on every request's p
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from core.errors import InvalidInputError
 
@@ -278,3 +281,53 @@ def _collect_categories(step: Any, names: list[str] | None, known: dict[str, tup
         if names is not None and fitted is not None and len(fitted) == len(names):
             for name, values in zip(names, fitted, strict=True):
                 known[name] = tuple(v.item() if hasattr(v, "item") else v for v in values)
+
+
+def estimator_columns(model: Any) -> list[Column]:
+    """Columns named by a fitted estimator's ``feature_names_in_`` (fitted on a DataFrame), else none.
+
+    Their types are unknown without a signature: each takes numbers, strings or booleans (``any``).
+    """
+    found = getattr(model, "feature_names_in_", None)
+    return [Column(str(n), ANY, True) for n in found] if found is not None else []
+
+
+def example_columns(local: Path) -> list[Column]:
+    """The columns of the version's logged input example (type ``any``), else none."""
+
+    try:
+        data = json.loads((local / "input_example.json").read_text())
+        return [Column(str(n), ANY, True) for n in data["columns"]]
+    except Exception:
+        return []
+
+
+def output_types(signature: Any) -> list[str]:
+    """The type names of a signature's outputs (``double``, ``string``, ``float32``...), or none."""
+    if signature is None or signature.outputs is None:
+        return []
+    found = []
+    for spec in signature.outputs.inputs:
+        kind = getattr(spec, "type", None)
+        found.append(str(getattr(kind, "name", kind)).replace("float64", "double").replace("float32", "float"))
+    return found
+
+
+def probe_rows(local: Path, columns: list[Column]) -> np.ndarray | None:
+    """Rows to warm and verify with: the logged input example, else zeros (``None``: nothing safe to send)."""
+
+    names = [c.name for c in columns]
+    example = local / "input_example.json"
+    if is_typed(columns):  # zeros are not a string or a date: only a logged example warms a typed model
+        try:
+            data = json.loads(example.read_text())
+            return payload_to_matrix({"dataframe_split": data}, columns, max_rows=1000)
+        except Exception:
+            return None
+    try:
+        data = json.loads(example.read_text())
+        cols, rows = data.get("columns", names), data["data"]
+        frame = pd.DataFrame(rows, columns=cols)[names]
+        return np.vstack([frame.to_numpy(dtype="float64"), np.zeros((1, len(names)))])
+    except Exception:
+        return np.zeros((1, len(names)))

@@ -18,11 +18,35 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_seeding_twice_adds_nothing(seeded_home: Settings) -> None:
-    results = seed_demo(seeded_home, progress=lambda _l: None)
+    results = seed_demo(seeded_home, models=names.DEMO_MODELS, progress=lambda _l: None)
     assert all(r.skipped for r in results)
     client = MlflowClient(seeded_home.tracking_uri, seeded_home.tracking_uri)
     assert len(client.search_model_versions(f"name='{names.BREAST_CANCER}'")) == 3
     assert len(client.search_model_versions(f"name='{names.DIGITS}'")) == 2
+
+
+def test_the_demo_seeds_a_string_pipeline_a_regressor_and_a_trusted_pyfunc_model(bc_home: Settings) -> None:
+    from core.registry.facade import Registry
+    from core.runtime.handles import load_handle
+    from core.store.trust import trust_of
+
+    first = {r.model: r for r in seed_demo(bc_home, models=names.KINDS_DEMO_MODELS, progress=lambda _l: None)}
+    assert [len(first[m].created_versions) for m in names.KINDS_DEMO_MODELS] == [2, 2, 1]
+    assert all(r.skipped for r in seed_demo(bc_home, models=names.KINDS_DEMO_MODELS, progress=lambda _l: None))
+    registry = Registry.from_settings(bc_home)
+    decided = trust_of(registry.store, names.CHURN_RULES)
+    assert decided.trusted and decided.why.startswith("demo trusted")
+    uri = bc_home.tracking_uri
+    churn = load_handle(uri, names.CHURN, first[names.CHURN].champion)
+    assert churn.task == "classification" and churn.classes == ["no", "yes"]
+    assert {c.type for c in churn.columns} == {"string", "long", "double", "boolean"}
+    diabetes = load_handle(uri, names.DIABETES, first[names.DIABETES].champion)
+    assert diabetes.task == "regression" and ("region", "string") in [(c.name, c.type) for c in diabetes.columns]
+    champion = registry.get_version(names.DIABETES, first[names.DIABETES].champion)
+    challenger = registry.get_version(names.DIABETES, first[names.DIABETES].challenger)
+    assert champion.metrics["mae"] <= challenger.metrics["mae"]  # regressors ranked by error, lower first
+    rules = load_handle(uri, names.CHURN_RULES, 1, trusted=True)
+    assert rules.runtime == "pyfunc" and rules.classes == ["no", "yes"]
 
 
 def test_versions_carry_reference_data_and_input_spec(digits_home: Settings) -> None:

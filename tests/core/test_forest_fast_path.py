@@ -9,7 +9,8 @@ from sklearn.naive_bayes import GaussianNB
 from core import names
 from core.config import Settings
 from core.demo.datasets import breast_cancer_split
-from core.runtime.handles import forest_proba, load_handle
+from core.runtime.fast import forest_proba
+from core.runtime.handles import load_handle
 
 X_TRAIN, X_TEST, Y_TRAIN, _ = breast_cancer_split()
 

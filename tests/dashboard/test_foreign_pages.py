@@ -161,7 +161,6 @@ def test_every_page_renders_a_python_function_model_once_trusted(foreign_home: S
         assert "python_function" in untrusted and "Trust this model" in untrusted, untrusted
     from core.registry.facade import Registry
     from core.store.trust import record_trust
-
     from dashboard.resources import trust_changed
 
     record_trust(Registry.from_settings(foreign_home).store, RULES, True, "pytest", "our rules")
