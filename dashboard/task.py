@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pandas as pd
+import streamlit as st
+
 from core.errors import ModelOpsError
 from core.runtime.handles import CLASSIFICATION
 from dashboard import resources
@@ -27,3 +30,15 @@ def model_task(model: str, version: int | None) -> str:
         return resources.model_handle(resources.settings().tracking_uri, model, version).task
     except ModelOpsError:
         return CLASSIFICATION
+
+
+@st.cache_data(show_spinner="Scoring the reference rows…", max_entries=16)
+def reference_predictions(tracking_uri: str, model: str, version: int, trusted: bool) -> pd.Series:
+    """What ``model`` v``version`` predicts on its reference rows (labels as text, or numbers), once per version.
+
+    ``trusted`` is part of the key: a new trust decision scores again.
+    """
+    from core.analysis.output_drift import reference_predictions as score
+
+    handle = resources.model_handle(tracking_uri, model, version)
+    return score(handle, resources.reference_frame(tracking_uri, model, version))

@@ -8,11 +8,14 @@ import streamlit as st
 from core.analysis.drift import AUTO_DISTANCE_ROWS, LOG_COLUMNS, NUMERIC_TEST_NAMES, drift_over_time, report_html
 from core.analysis.drift_slices import drift_by_segment, drift_by_slice, quantile_slices
 from core.analysis.drift_stats import CATEGORICAL_TESTS
+from core.analysis.output_drift import prediction_drift, served_predictions
+from core.analysis.output_drift import reference_predictions as reference_predictions_of
 from core.analysis.uploads import read_csv_upload
-from core.errors import InvalidInputError
+from core.errors import InvalidInputError, ModelOpsError
 from core.names import TARGET
 from core.plots.drift import distribution_figure, drift_over_time_figure, ecdf_figure
 from dashboard import components, formats, resources, state
+from dashboard.task import model_task, reference_predictions
 
 WINDOWS = {"1 h": timedelta(hours=1), "24 h": timedelta(days=1), "7 days": timedelta(days=7), "all": None}
 SOURCES = ("Prediction log", "Upload a CSV")
@@ -93,6 +96,42 @@ with components.errors_as_messages():
     )
     formats.table(report.ranked_features(), key="drift-features")
 
+    st.subheader("Prediction drift")
+    figures = []
+    try:
+        task = model_task(name, version)
+        expected = reference_predictions(
+            resources.settings().tracking_uri, name, version, resources.model_trust(name).trusted
+        )
+        if logged is not None:  # what this version served: another arm's predictions would differ anyway
+            served = served_predictions(logged.loc[logged["version"].astype(int) == version, "predicted"], task)
+            what = f"predictions v{version} served in the window"
+        else:
+            handle = resources.model_handle(resources.settings().tracking_uri, name, version)
+            served = reference_predictions_of(handle, current)
+            what = f"v{version}'s predictions on the uploaded rows"
+        output = prediction_drift(expected, served, numeric_test, categorical_test)
+    except ModelOpsError as exc:
+        st.info(f"No prediction drift: {exc}")
+    else:
+        row = output.features.iloc[0]
+        o = st.columns([1, 1, 1, 3])
+        o[0].metric("Predictions drifted", ("yes" if bool(row["drifted"]) else "no") if output.enough_rows else "—")
+        o[1].metric(str(row["test"]), f"{row['statistic']:.3g}")
+        o[2].metric("Predictions (reference / current)", f"{len(expected):,} / {len(served):,}")
+        kind = "class mix" if task != "regression" else "predicted values"
+        o[3].caption(
+            f"The {kind} of v{version} on its reference rows against the {what}. It needs no labels and often "
+            "moves before the per-feature tests agree."
+            + (
+                ""
+                if output.enough_rows
+                else f" {len(served)} predictions are too few to judge: {output.min_rows} needed."
+            )
+        )
+        figures.append(distribution_figure(expected, served, "prediction"))
+        st.plotly_chart(figures[-1], width="stretch", key="prediction-drift-figure")
+
     reference = resources.reference_frame(resources.settings().tracking_uri, name, version)
     # Options in the detector's fixed order (the most drifted one preselected): options that re-rank
     # with the data let the box show one feature while the charts drew another.
@@ -104,8 +143,8 @@ with components.errors_as_messages():
         key=state.scoped(state.DRIFT_FEATURE, name, version, source),
     )
     left, right = st.columns(2)
-    figures = [distribution_figure(reference[feature], current[feature], feature)]
-    left.plotly_chart(figures[0], width="stretch")
+    figures += [distribution_figure(reference[feature], current[feature], feature)]
+    left.plotly_chart(figures[-1], width="stretch")
     if detector.kinds_[feature] == "numeric":
         figures.append(ecdf_figure(reference[feature], current[feature], feature))
         right.plotly_chart(figures[-1], width="stretch")

@@ -39,8 +39,14 @@ for _ in range(240):
     time.sleep(0.5)
 sys.exit(1)
 PY
-    MODELOPS_API_URL="http://127.0.0.1:${SERVICE_PORT}" exec "$BIN/python" -m core simulate --model breast-cancer \
-      --rate 2 --duration 0 --label-delay 5 --label-fraction 0.8 --challenger-share 0.2 > "${MODELOPS_HOME:-.modelops}/simulator.log" 2>&1
+    # The classic demo model, a regressor and a pipeline with string columns, each with an A/B split.
+    trap 'kill $(jobs -p) 2>/dev/null' TERM EXIT
+    for spec in breast-cancer:2 diabetes-progression:1 churn:1; do
+      MODELOPS_API_URL="http://127.0.0.1:${SERVICE_PORT}" "$BIN/python" -m core simulate --model "${spec%%:*}" \
+        --rate "${spec##*:}" --duration 0 --label-delay 5 --label-fraction 0.8 --challenger-share 0.2 \
+        > "${MODELOPS_HOME:-.modelops}/simulator-${spec%%:*}.log" 2>&1 &
+    done
+    wait
   ) &
   helpers+=($!)
 fi
