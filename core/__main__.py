@@ -108,6 +108,19 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     return 0 if record.status == "passed" else 1
 
 
+def _cmd_adopt(args: argparse.Namespace) -> int:
+    from core.edge.adopt import adopt_version
+    from core.registry.facade import Registry
+    from core.registry.types import current_actor
+
+    settings = Settings.from_env()
+    adoption = adopt_version(
+        Registry.from_settings(settings), args.model, args.version, current_actor(), settings.trusted_models
+    )
+    print(adoption.summary())
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -192,6 +205,17 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--model", required=True)
     comp.add_argument("--version", required=True, type=int)
     comp.set_defaults(func=_cmd_compile)
+    adopt = sub.add_parser(
+        "adopt",
+        help="re-register a trusted pickled scikit-learn version in skops (+ ONNX), verified equal",
+        description="Load a cloudpickle/pickle version of a model an operator trusts, log the same estimator as "
+        "a new version in skops format after checking it answers identically on the reference rows, compile "
+        "it to ONNX where it compiles, and record the lineage (modelops.adopted_from / adopted_as tags and "
+        "the edit history).",
+    )
+    adopt.add_argument("--model", required=True)
+    adopt.add_argument("--version", required=True, type=int, help="the pickled version")
+    adopt.set_defaults(func=_cmd_adopt)
     exp = sub.add_parser(
         "export",
         help="export a Keras version to TFLite with a quantization report card",

@@ -92,3 +92,12 @@ def set_trust(model: str, trusted: bool, *, actor: str, reason: str = "") -> str
     arms = ", ".join(f"{alias} v{arm.version}" for alias, arm in served.arms.items()) or "nothing"
     error = f" Last load error: {served.last_error}" if served.last_error else ""
     return f"{model} {decided}. The service serves {arms}.{error}"
+
+
+def adopt(model: str, version: int, *, actor: str) -> str:
+    """Re-register a trusted pickled version in skops (:func:`core.edge.adopt.adopt_version`); the message to show."""
+    from core.edge.adopt import adopt_version
+
+    adoption = adopt_version(resources.registry(), model, version, actor, resources.settings().trusted_models)
+    resources.registry_changed()
+    return adoption.summary() + ". Promote it like any version; the pickled one can then be retired."

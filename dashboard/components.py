@@ -316,9 +316,10 @@ def version_editor(model: str, versions: list[VersionInfo], user: str | None) ->
             formats.table(edits, key=f"edits-{model}")
 
 
-def trust_panel(model: str, flavors: dict[int, str], user: str | None) -> None:
+def trust_panel(model: str, flavors: dict[int, str], user: str | None, adopted: dict[int, str] | None = None) -> None:
     """Trust for versions that run code (pickled, python_function): who decided, the decisions, the switch."""
     decision = resources.model_trust(model)
+    adopted = adopted or {}
     pickled = sorted(v for v, fmt in flavors.items() if fmt in ("cloudpickle", "pickle"))
     pyfunc = sorted(v for v, fmt in flavors.items() if fmt == "python_function")
     title = "Trust: pickled and python_function versions " + ("may load" if decision.trusted else "do not load")
@@ -339,6 +340,14 @@ def trust_panel(model: str, flavors: dict[int, str], user: str | None) -> None:
             leave_message(actions.set_trust(model, not decision.trusted, actor=user or "", reason=reason))
             st.session_state[state.CLEAR_FIELDS] = (state.scoped(state.TRUST_REASON, model),)
             st.rerun()
+        adoptable = [v for v in pickled if v not in adopted]
+        if decision.trusted and adoptable:
+            st.markdown("**Adopt**: re-register a pickled version in skops (and ONNX), checked to answer the same.")
+            picked = st.selectbox("Pickled version", adoptable, format_func=lambda v: f"v{v}", key=f"adopt-v-{model}")
+            if st.button("Adopt as skops", key=f"adopt-{model}", disabled=user is None):
+                with st.spinner(f"Adopting v{picked}: loading, re-logging, verifying…"):
+                    leave_message(actions.adopt(model, int(picked), actor=user or ""))
+                st.rerun()
         history = trust.trust_decisions(model)
         if not history.empty:
             formats.table(history, key=f"trust-history-{model}")

@@ -46,7 +46,8 @@ with components.errors_as_messages():
     else:
         st.caption(f"No version logged {', '.join(HEADLINE_METRICS)}: nothing to chart.")
     components.version_editor(name, versions, user)
-    components.trust_panel(name, stored, user)
+    adopted = {v.version: v.tags[names.TAG_ADOPTED_AS] for v in versions if names.TAG_ADOPTED_AS in v.tags}
+    components.trust_panel(name, stored, user, adopted)
 
     numbers = [v.version for v in versions]
     if len(numbers) >= 2:

@@ -68,6 +68,14 @@ def test_the_registry_shows_how_versions_are_stored_and_records_trust(foreign_ho
     assert decisions["trusted"].tolist() == [True] and decisions["who"].iloc[0] == "pytest"
     assert decisions["reason"].iloc[0] == "our 2024 build, from our own CI"
     assert at.text_input(key=f"trust_reason:{CHURN}").value == ""  # cleared after the decision
+    # Trusted, the pickled version can be adopted: re-registered in skops, verified, with its lineage.
+    assert at.selectbox(key=f"adopt-v-{CHURN}").options == ["v2"]
+    at.button(key=f"adopt-{CHURN}").click().run()
+    assert not at.exception, at.exception
+    assert "churn v2 adopted as v3 (skops); identical answers on 2,000 rows" in at.success[0].value
+    table = next(df.value for df in at.dataframe if "stored as" in df.value.columns)
+    assert dict(zip(table["version"], table["stored as"], strict=True)) == {1: "skops", 2: "cloudpickle", 3: "skops"}
+    assert not [b for b in at.button if b.key == f"adopt-{CHURN}"]  # nothing left to adopt
 
 
 def _log_regressor_traffic(settings: Settings, requests: int = 120) -> None:
