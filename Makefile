@@ -56,6 +56,7 @@ test: install-dev chromium lint  ## install test tools and run every test, brows
 bench: install-dev  ## benchmarks: serving vs `mlflow models serve`, images vs a tutorial service
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/serve_bench.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/kinds_bench.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/image_bench.py
 	$(BIN)/python bench/drift_bench.py
 	$(BIN)/python bench/explain_bench.py

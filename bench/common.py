@@ -62,12 +62,19 @@ def run_wrk(url: str, script: str, clients: int, seconds: float, workdir: Path) 
     ).stdout
     pct = dict(re.findall(r"^\s+(\d+)%\s+(\S+)$", out, re.M))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    # A peer too slow to answer within the run leaves wrk without percentiles: NaN, printed as "—".
     return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "p50": _wrk_ms(pct["50"]),
-        "p99": _wrk_ms(pct["99"]),
+        "rps": float(rps.group(1)) if rps else float("nan"),
+        "p50": _wrk_ms(pct["50"]) if "50" in pct else float("nan"),
+        "p99": _wrk_ms(pct["99"]) if "99" in pct else float("nan"),
         "errors": int(non2xx.group(1)) if non2xx else 0,
     }
+
+
+def fmt(value: float, spec: str = ".0f") -> str:
+    """``value`` formatted, or "—" when it is missing (NaN)."""
+    return "—" if value != value else format(value, spec)
 
 
 def start(cmd: list[str], env: dict[str, str], health: str, log: Path, cwd: Path) -> subprocess.Popen:

@@ -18,7 +18,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import machine_line, run_wrk, seeded_demo_home, start, stop, wrk_json_script  # noqa: E402
+from bench.common import fmt, machine_line, run_wrk, seeded_demo_home, start, stop, wrk_json_script  # noqa: E402
 from core import names  # noqa: E402
 from core.demo.datasets import breast_cancer_split  # noqa: E402
 from core.registry.facade import Registry  # noqa: E402
@@ -133,10 +133,10 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for clients in args.clients:
         o, k, m = (results.get((label, clients), nan) for label in (ONNX, SKLEARN, MLFLOW))
-        print(
-            f"| {clients} | {o['rps']:.0f} | {k['rps']:.0f} | {m['rps']:.0f} | {o['rps'] / m['rps']:.1f}× "
-            f"| {o['p50']:.1f} / {k['p50']:.1f} / {m['p50']:.1f} | {o['p99']:.1f} / {k['p99']:.1f} / {m['p99']:.1f} |"
-        )
+        p50 = " / ".join(fmt(r["p50"], ".1f") for r in (o, k, m))
+        p99 = " / ".join(fmt(r["p99"], ".1f") for r in (o, k, m))
+        ratio = fmt(o["rps"] / m["rps"], ".1f") if m["rps"] else "—"
+        print(f"| {clients} | {fmt(o['rps'])} | {fmt(k['rps'])} | {fmt(m['rps'])} | {ratio}× | {p50} | {p99} |")
     errors = sum(r["errors"] for r in results.values())
     print(f"\nnon-2xx during load levels: {errors}")
     print(f"swap test: {swap[0]} requests at 16 clients while the champion moved 20 times; non-2xx: {swap[1]}")

@@ -8,6 +8,8 @@ import streamlit as st
 from core.analysis.evaluation import headline_auc, per_class_table
 from core.plots.evaluation import calibration_figure, confusion_figure, curve_figure, source_label
 from dashboard import components, formats, resources, state
+from dashboard.regression_views import regression_evaluation
+from dashboard.task import model_task
 
 st.title("Evaluation")
 
@@ -18,6 +20,9 @@ with components.errors_as_messages():
         st.info(f"{model.name} has no versions yet.")
         st.stop()
     version = components.version_picker(model, numbers, "Version", state.scoped(state.EVALUATION_VERSION, model.name))
+    if model_task(model.name, version) == "regression":
+        regression_evaluation(model.name, version)
+        st.stop()
     s = resources.settings()
     held_out = resources.holdout_evaluation(s.tracking_uri, model.name, version)
     live = resources.live_evaluation(s.tracking_uri, s.db_url, model.name, version)

@@ -22,6 +22,7 @@ from core.registry.facade import Registry
 from core.registry.reference import load_version_frame
 from core.runtime.handles import ModelHandle
 from core.runtime.images import preprocess
+from core.runtime.tabular import is_typed
 from core.store.db import Store
 from core.store.log_reads import labelled_probabilities
 
@@ -160,7 +161,8 @@ def holdout_evaluation(registry: Registry, handle: ModelHandle) -> Evaluation:
         # the demo stores digit images with their index; the model names its classes "0".."9"
         truth = [handle.classes[t] if isinstance(t, int) and 0 <= t < len(handle.classes) else t for t in truth]
     else:
-        proba = handle.predict_proba(frame[[c.name for c in handle.columns]].to_numpy(dtype="float64"))
+        dtype = object if is_typed(handle.columns) else "float64"  # string, boolean, date columns stay as they are
+        proba = handle.predict_proba(frame[[c.name for c in handle.columns]].to_numpy(dtype=dtype))
     return evaluate(truth, proba, handle.classes, _names(handle), "held-out")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from core.analysis.evaluation import Evaluation
+from core.analysis.evaluation_regression import RegressionEvaluation
 from core.plots.style import MARGIN
 
 SOURCE_STYLE = {"held-out": {"color": "#1565c0", "dash": "solid"}, "live": {"color": "#c62828", "dash": "dot"}}
@@ -137,3 +138,63 @@ def _below() -> dict:
         "y": 0,
         "font": {"size": 11},
     }
+
+
+def predicted_actual_figure(evaluations: list[RegressionEvaluation]) -> go.Figure:
+    """Predicted against actual values, one colour per data set, with the line of perfect predictions."""
+    fig = go.Figure()
+    points = [ev.points for ev in evaluations]
+    low = min(float(min(p["actual"].min(), p["predicted"].min())) for p in points)
+    high = max(float(max(p["actual"].max(), p["predicted"].max())) for p in points)
+    fig.add_trace(
+        go.Scatter(
+            x=[low, high], y=[low, high], mode="lines", name="perfect", line={"color": "#9e9e9e", "dash": "dash"}
+        )
+    )
+    for ev in evaluations:
+        style = SOURCE_STYLE.get(ev.source, {"color": "#616161"})
+        fig.add_trace(
+            go.Scattergl(
+                x=ev.points["actual"],
+                y=ev.points["predicted"],
+                mode="markers",
+                name=f"{source_label(ev.source)} ({ev.rows:,})",
+                marker={"color": style["color"], "size": 5, "opacity": 0.55},
+            )
+        )
+    fig.update_layout(
+        title={"text": "Predicted vs actual", "font": TITLE_FONT},
+        xaxis_title="actual",
+        yaxis_title="predicted",
+        height=CURVE_HEIGHT,
+        margin=CURVE_MARGIN,
+        legend=_below(),
+    )
+    return fig
+
+
+def error_distribution_figure(evaluations: list[RegressionEvaluation]) -> go.Figure:
+    """Histogram of ``predicted - actual`` per data set (share of rows), overlaid."""
+    fig = go.Figure()
+    for ev in evaluations:
+        style = SOURCE_STYLE.get(ev.source, {"color": "#616161"})
+        fig.add_trace(
+            go.Histogram(
+                x=ev.points["error"],
+                histnorm="probability",
+                name=f"{source_label(ev.source)} (mean {ev.bias:+.3g})",
+                marker={"color": style["color"]},
+                opacity=0.55,
+                nbinsx=40,
+            )
+        )
+    fig.update_layout(
+        title={"text": "Errors (predicted − actual)", "font": TITLE_FONT},
+        barmode="overlay",
+        xaxis_title="error",
+        yaxis_title="share of rows",
+        height=CURVE_HEIGHT,
+        margin=CURVE_MARGIN,
+        legend=_below(),
+    )
+    return fig

@@ -6,6 +6,7 @@ Every query of the ``predictions`` and ``feedback`` tables outside the writer li
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -226,3 +227,41 @@ def labelled_probabilities(store: Store, model: str, version: int) -> tuple[list
             labels.append(json.loads(label))
             probabilities.append(decoded[0])
     return labels, probabilities
+
+
+def labelled_values(store: Store, model: str, version: int) -> tuple[list[float], list[float]]:
+    """``(labels, predictions)`` of the requests a regressor ``model`` v``version`` answered that got feedback.
+
+    The last label given and the request's first prediction (the row feedback labels); labels or
+    predictions that are not finite numbers are left out.
+    """
+    latest = (
+        sa.select(feedback.c.request_id, sa.func.max(feedback.c.id).label("fid"))
+        .group_by(feedback.c.request_id)
+        .subquery()
+    )
+    query = (
+        sa.select(predictions.c.outputs, feedback.c.label)
+        .select_from(
+            predictions.join(latest, latest.c.request_id == predictions.c.request_id).join(
+                feedback, feedback.c.id == latest.c.fid
+            )
+        )
+        .where(predictions.c.model == model, predictions.c.version == version, predictions.c.status == "ok")
+        .order_by(predictions.c.at)
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    labels, values = [], []
+    for outputs, label in rows:
+        decoded, truth = json.loads(outputs), json.loads(label)
+        if not decoded:
+            continue
+        try:
+            predicted, truth = float(decoded[0]), float(truth)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(predicted) and math.isfinite(truth):
+            labels.append(truth)
+            values.append(predicted)
+    return labels, values

@@ -86,3 +86,25 @@ def test_an_image_model_is_evaluated_per_digit(seeded_home: Settings) -> None:
     assert not at.error
     assert float(_metrics(at)["Held-out accuracy"].rstrip("%")) > 80
     assert len(at.dataframe[0].value) == 10
+
+
+def test_a_regressor_is_judged_by_its_errors_held_out_and_live(bc_home) -> None:
+    from core import names
+    from core.demo.seed import seed_demo
+    from tests.dashboard.test_foreign_pages import _log_regressor_traffic
+
+    seed_demo(bc_home, models=(names.DIABETES,), progress=lambda _l: None)
+    _log_regressor_traffic(bc_home)  # 120 requests on v1 and v2, 96 labelled
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page("../pages/evaluation.py").run()
+    at.selectbox[0].set_value(names.DIABETES).run()
+    assert not at.exception, at.exception
+    metrics = [(m.label, m.value) for m in at.metric]
+    assert [label for label, _ in metrics] == ["MAE", "RMSE", "R²"] * 2
+    held_mae, live_mae = float(metrics[0][1]), float(metrics[3][1])
+    assert 30 < held_mae < 60  # diabetes progression (25..346) by ridge regression: MAE ≈ 43
+    assert 25 < live_mae < 60  # the logged errors are normal with sd 50: MAE ≈ 40
+    assert len(at.get("plotly_chart")) == 2
+    quantiles = next(df.value for df in at.dataframe if "quantile" in df.value.columns)
+    assert list(quantiles["quantile"]) == ["50%", "80%", "90%", "95%", "99%"]
+    assert {"held-out set", "live traffic"} <= set(quantiles.columns)
