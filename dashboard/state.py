@@ -14,6 +14,7 @@ CONFIRM_PROMOTE: Final = "confirm_promote"
 CONFIRM_ACTION: Final = "confirm_action"
 VERSION_SEARCH: Final = "version_search"
 EDIT_VERSION: Final = "edit_version"
+REFERENCE_VERSION: Final = "reference_version"  # the Registry page's reference-rows version picker
 EDIT_DESCRIPTION: Final = "edit_description"
 EDIT_TAG_KEY: Final = "edit_tag_key"
 EDIT_TAG_VALUE: Final = "edit_tag_value"

@@ -14,13 +14,15 @@ from core.analysis.uploads import read_csv_upload
 from core.errors import InvalidInputError, ModelOpsError
 from core.names import TARGET
 from core.plots.drift import distribution_figure, drift_over_time_figure, ecdf_figure
-from dashboard import components, formats, resources, state
+from dashboard import auth, components, formats, resources, state
+from dashboard.reference import reference_upload
 from dashboard.task import model_task, reference_predictions
 
 WINDOWS = {"1 h": timedelta(hours=1), "24 h": timedelta(days=1), "7 days": timedelta(days=7), "all": None}
 SOURCES = ("Prediction log", "Upload a CSV")
 
 st.title("Drift")
+components.flash()
 
 with components.errors_as_messages():
     models = resources.list_tabular_models()
@@ -41,9 +43,15 @@ with components.errors_as_messages():
         "p-value flags differences too small to matter",
     )
     categorical_test = c[3].selectbox("Categorical test", list(CATEGORICAL_TESTS), key=state.DRIFT_CATEGORICAL_TEST)
-    detector = resources.drift_detector(
-        resources.settings().tracking_uri, name, version, numeric_test, categorical_test
-    )
+    try:
+        detector = resources.drift_detector(
+            resources.settings().tracking_uri, name, version, numeric_test, categorical_test
+        )
+    except InvalidInputError as exc:
+        st.error(str(exc))
+        if "no reference data" in str(exc):  # offer the fix right here
+            reference_upload(name, version, auth.current_user(), key="drift-reference")
+        st.stop()
 
     source = st.radio("Current data", SOURCES, horizontal=True, key=state.DRIFT_SOURCE)
     if source == SOURCES[0]:

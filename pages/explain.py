@@ -7,6 +7,7 @@ import streamlit as st
 from core.analysis.explain import PREDICTION, TabularExplainer
 from core.analysis.explain_images import ImageExplainer
 from core.demo.samples import ensure_samples
+from core.errors import InvalidInputError
 from core.plots.explain import (
     beeswarm_figure,
     dependence_figure,
@@ -17,7 +18,8 @@ from core.plots.explain import (
 )
 from core.runtime.classify import prepare
 from core.store.log_reads import logged_request
-from dashboard import components, resources, state
+from dashboard import auth, components, resources, state
+from dashboard.reference import reference_upload
 
 SOURCES = ("Reference data", "Prediction log", "What-if")
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
@@ -48,7 +50,13 @@ with components.errors_as_messages():
                 )
             )
     uri = resources.settings().tracking_uri
-    explainers = {v: resources.explainer(uri, model.name, v) for v in chosen}
+    try:
+        explainers = {v: resources.explainer(uri, model.name, v) for v in chosen}
+    except InvalidInputError as exc:
+        st.error(str(exc))
+        if "no reference data" in str(exc):  # offer the fix right here
+            reference_upload(model.name, version, auth.current_user(), key="explain-reference")
+        st.stop()
     main = explainers[version]
     label = {v: components.version_label(v, model.aliases) for v in chosen}
     st.caption(

@@ -8,6 +8,7 @@ from core.plots.registry import champion_timeline_figure, version_metrics_figure
 from core.registry.frames import HEADLINE_METRICS, compare_defaults, history_frame, matching, run_url, versions_frame
 from core.runtime.tflite import TAG_PREFIX
 from dashboard import actions, auth, components, formats, resources, state, trust
+from dashboard.reference import reference_source, reference_upload
 
 st.title("Registry")
 components.flash()
@@ -48,6 +49,12 @@ with components.errors_as_messages():
     components.version_editor(name, versions, user)
     adopted = {v.version: v.tags[names.TAG_ADOPTED_AS] for v in versions if names.TAG_ADOPTED_AS in v.tags}
     components.trust_panel(name, stored, user, adopted)
+    if resources.champion_flavor(model) != "keras":
+        with st.expander("Reference rows (Drift, Explain, the simulator)"):
+            numbers_ = [v.version for v in versions]
+            chosen = st.selectbox("Version", numbers_, key=state.scoped(state.REFERENCE_VERSION, name))
+            st.markdown(f"v{chosen}: {reference_source(name, chosen)}")
+            reference_upload(name, chosen, user, key=f"registry-reference-{name}")
 
     numbers = [v.version for v in versions]
     if len(numbers) >= 2:
