@@ -71,6 +71,7 @@ TAG_KIND: Final = "modelops.kind"
 TAG_CLASS_NAMES: Final = "modelops.class_names"  # JSON object: class (as text) -> display name
 TAG_ADOPTED_FROM: Final = "modelops.adopted_from"  # "v<N>": the pickled version this skops one replaces
 TAG_ADOPTED_AS: Final = "modelops.adopted_as"  # "<N>": the skops version a pickled one was adopted as
+TAG_INPUT_SPEC: Final = "modelops.input_spec"  # when and by whom a version's input spec was last saved
 TAG_TASK: Final = "modelops.task"  # "classification" or "regression": overrides detection (python_function models)
 TAG_CLASSES: Final = "modelops.classes"  # JSON list: every class of a python_function model that returns labels
 TAG_ONLINE: Final = "modelops.online"  # "true" on versions that accept partial_fit updates

@@ -84,6 +84,7 @@ def regression_evaluation(model: str, version: int) -> None:
     table = pd.concat(
         [ev.error_quantiles.assign(data=source_label(ev.source)) for ev in shown], ignore_index=True
     ).pivot(index="quantile", columns="data", values="absolute_error")
+    table = table.round(2)
     table.index = [f"{q:.0%}" for q in table.index]
     st.caption("Half of the rows have an absolute error under the 50% figure, 95 in 100 under the 95% figure.")
     formats.table(table.reset_index(names="quantile"), key="error-quantiles")

@@ -224,6 +224,11 @@ def trust_changed() -> None:
     _trust.clear()
 
 
+def handles_changed() -> None:
+    """Forget loaded model versions (after a version's input spec changed)."""
+    _model_handle.clear()
+
+
 @st.cache_data(ttl=3, show_spinner=False)
 def _outcomes(db_url: str, model: str, since: datetime | None) -> pd.DataFrame:
     return load_outcomes(registry().store, model, since)

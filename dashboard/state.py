@@ -14,6 +14,7 @@ CONFIRM_PROMOTE: Final = "confirm_promote"
 CONFIRM_ACTION: Final = "confirm_action"
 VERSION_SEARCH: Final = "version_search"
 EDIT_VERSION: Final = "edit_version"
+SPEC_EDIT: Final = "spec_edit"  # prefix of the input-spec editor's fields (Classify page)
 REFERENCE_VERSION: Final = "reference_version"  # the Registry page's reference-rows version picker
 EDIT_DESCRIPTION: Final = "edit_description"
 EDIT_TAG_KEY: Final = "edit_tag_key"

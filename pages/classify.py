@@ -7,7 +7,8 @@ from core.plots.explain import saliency_figure
 from core.plots.traffic import topk_figure
 from core.runtime.classify import classify_images, comparison_frame
 from core.runtime.images import normalise_digit
-from dashboard import components, formats, resources, state
+from dashboard import auth, components, formats, resources, state
+from dashboard.spec_editor import spec_editor
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 DETAIL_LIMIT = 6
@@ -42,6 +43,8 @@ with components.errors_as_messages():
                 "Second version", others, index=second_default, format_func=label, key=state.CLASSIFY_COMPARE_VERSION
             )
         )
+
+    spec_editor(name, version, auth.current_user())
 
     uploads = st.file_uploader(
         "Images (drag and drop one or many)", type=IMAGE_TYPES, accept_multiple_files=True, key=state.CLASSIFY_UPLOADS

@@ -11,7 +11,9 @@ from core.errors import InvalidInputError
 from core.flavors import keras_model
 from core.flavors.keras_model import InputSpec
 from core.registry.facade import Registry
+from core.registry.reference import stored_input_spec
 from core.registry.registration import configure_mlflow
+from core.store.edits import VersionEdit, record_edits
 
 
 @dataclass(frozen=True)
@@ -105,3 +107,68 @@ def register_keras(
     if target:
         registry.promote(model_name, version, target, reason=f"registered from {model_path.name}")
     return Registered(model_name, version, (target,) if target else ())
+
+
+def save_input_spec(
+    registry: Registry,
+    model: str,
+    version: int,
+    spec: InputSpec,
+    actor: str,
+    *,
+    input_shape: tuple[int, int, int],
+    units: int,
+) -> str:
+    """Store ``spec`` as ``model`` v``version``'s input spec (``input_spec.json`` of its run), recorded.
+
+    ``input_shape`` (height, width, channels) and ``units`` are the Keras model's own: a spec that
+    contradicts them is refused. The version's ``modelops.input_spec`` tag changes, so a service
+    reload (``POST /v1/admin/reload``) picks the new spec up. Returns what was done.
+
+    Raises:
+        InvalidInputError: a size or channel count unlike the model's, class names that do not
+            match its outputs (count, blanks, repeats), a scale that is not positive, or a fill
+            outside (0, 1].
+    """
+    import json
+    import tempfile
+    from datetime import UTC, datetime
+
+    if (spec.height, spec.width, spec.channels) != tuple(input_shape):
+        raise InvalidInputError(
+            f"the model takes {input_shape[0]}×{input_shape[1]}×{input_shape[2]} inputs; the spec says "
+            f"{spec.height}×{spec.width}×{spec.channels}"
+        )
+    labels = [c.strip() for c in spec.class_names]
+    if len(labels) != units or not all(labels):
+        raise InvalidInputError(f"the model has {units} outputs: give {units} class names, one per line, none blank")
+    if len(set(labels)) != len(labels):
+        raise InvalidInputError("a class name is repeated; each output needs its own name")
+    if not spec.scale > 0:
+        raise InvalidInputError(f"scale must be positive, got {spec.scale}")
+    if not 0 < spec.fill <= 1:
+        raise InvalidInputError(f"fill must be in (0, 1], got {spec.fill}")
+    old = stored_input_spec(registry.tracking_uri, model, version)
+    info = registry.get_version(model, version)
+    spec = InputSpec(**{**spec.__dict__, "class_names": labels})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / names.INPUT_SPEC_FILE
+        path.write_text(spec.to_json())
+        registry.client.log_artifact(info.run_id, str(path))
+    at = datetime.now(UTC)
+    registry.client.set_model_version_tag(model, str(version), names.TAG_INPUT_SPEC, f"{at:%Y-%m-%dT%H:%M:%S}Z {actor}")
+    record_edits(
+        registry.store,
+        [
+            VersionEdit(
+                model,
+                version,
+                names.INPUT_SPEC_FILE,
+                None if old is None else json.dumps(old.__dict__),
+                json.dumps(spec.__dict__),
+                actor,
+                at,
+            )
+        ],
+    )
+    return f"{model} v{version}: input spec saved ({spec.height}×{spec.width}×{spec.channels}, {units} classes)"

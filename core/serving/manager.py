@@ -395,5 +395,5 @@ class ModelManager:
 
 
 def _build_tags(tags: dict[str, str]) -> dict[str, str]:
-    """The version tags that describe its compiled builds (what a reload with ``rebuild`` compares)."""
-    return {k: v for k, v in tags.items() if k.startswith((ONNX_TAG_PREFIX, TFLITE_TAG_PREFIX))}
+    """The version tags that describe its builds and input spec (what a reload with ``rebuild`` compares)."""
+    return {k: v for k, v in tags.items() if k.startswith((ONNX_TAG_PREFIX, TFLITE_TAG_PREFIX, names.TAG_INPUT_SPEC))}
