@@ -7,7 +7,7 @@ from core.edge.reports import builds_frame
 from core.plots.registry import champion_timeline_figure, version_metrics_figure
 from core.registry.frames import HEADLINE_METRICS, compare_defaults, history_frame, matching, run_url, versions_frame
 from core.runtime.tflite import TAG_PREFIX
-from dashboard import actions, auth, components, formats, resources, state, trust
+from dashboard import actions, auth, components, formats, resources, state, task, trust
 from dashboard.reference import reference_source, reference_upload
 
 st.title("Registry")
@@ -21,6 +21,13 @@ with components.errors_as_messages():
 
     with st.container(key="alias-badges"):
         st.markdown(components.alias_badges(model.aliases))
+    if model.champion is not None:
+        flavor = resources.champion_flavor(model)
+        kind = "image classifier" if flavor == "keras" else task.model_task(name, model.champion)
+        st.caption(
+            f"Task: **{kind}**, read from the champion v{model.champion} (a scikit-learn or python_function model "
+            "without class probabilities is a regressor): it decides what each page shows."
+        )
 
     st.subheader("Versions")
     query = st.text_input(

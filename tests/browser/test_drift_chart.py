@@ -27,6 +27,8 @@ def test_drift_over_time_chart_renders(service_and_dashboard, browser) -> None:
     page.goto(f"{url}/drift")
     wait_for_idle(page)
     expect(page.get_by_text("Drift over time")).to_be_visible(timeout=60_000)
-    expect(page.locator(".js-plotly-plot")).to_have_count(3, timeout=60_000)  # distribution, ECDF, over time
+    # prediction mix, feature distribution, ECDF, drift over time
+    expect(page.locator(".js-plotly-plot")).to_have_count(4, timeout=60_000)
+    expect(page.get_by_text("Predictions drifted")).to_be_visible()
     expect(page.get_by_text("dataset drift", exact=True)).to_be_visible()  # the threshold line's label
     page.close()
