@@ -167,7 +167,8 @@ def _load_tabular(
         frame = typed_frame(probe, columns) if probe is not None else None
         labels: list[Any] = []
         if reference is not None and {c.name for c in columns} <= set(reference.columns):
-            frame = reference[[c.name for c in columns]].sample(min(len(reference), 200), random_state=0)
+            sample = reference[[c.name for c in columns]].sample(min(len(reference), 200), random_state=0)
+            frame = typed_frame(sample.to_numpy(dtype=object), columns)  # e.g. ISO text -> datetime64
             labels = list(reference[names.TARGET].dropna().unique()) if names.TARGET in reference else []
         model = pyfunc_model.adapt(model, [c.name for c in columns], frame, output_types(signature), info.tags, labels)
     if hasattr(model, "n_jobs"):

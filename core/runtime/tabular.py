@@ -244,7 +244,9 @@ def typed_frame(matrix: np.ndarray, columns: list[Column]) -> Any:
         elif c.type == "boolean" and not has_missing:
             frame[c.name] = values.astype(bool)
         elif c.type == "datetime":
-            frame[c.name] = pd.to_datetime(values, format="ISO8601")
+            # Naive times are taken as UTC and offsets converted to it, so "…T10:00" and "…T10:00Z" mix
+            # in one batch; the model gets naive datetime64 values, as MLflow's datetime type is.
+            frame[c.name] = pd.to_datetime(values, format="ISO8601", utc=True).dt.tz_localize(None)
         elif c.type == ANY and values.map(lambda v: type(v) in (int, float)).all():
             frame[c.name] = values.astype("float64")
     return frame
