@@ -6,7 +6,7 @@ import streamlit as st
 from core import names
 from core.errors import ServiceUnreachableError
 from core.plots.lifecycle import online_updates_figure
-from dashboard import actions, auth, components, formats, resources, state
+from dashboard import actions, auth, components, formats, resources, state, task
 
 st.title("Online learning")
 components.flash()
@@ -22,6 +22,8 @@ with components.errors_as_messages():
         st.stop()
     name = st.selectbox("Model", [m.name for m in online_models], key=state.ONLINE_MODEL)
     model = next(m for m in online_models if m.name == name)
+    regression = task.model_task(name, model.champion) == "regression"
+    metric = "MAE" if regression else "accuracy"  # a regressor is judged by its held-out MAE (lower is better)
     user = auth.current_user()
     client = resources.service_client()
 
@@ -38,11 +40,20 @@ with components.errors_as_messages():
         cols[1].metric("Rows since parent", f"{live.rows_since_parent:,}")
         cols[2].metric("Batches received", f"{live.batches:,}", help="since the service started, across discards")
         if last is not None:
-            cols[3].metric(
-                f"Candidate vs v{last.champion_version}",
-                f"{last.candidate_accuracy:.4f}",
-                f"{100 * (last.candidate_accuracy - last.champion_accuracy):+.2f} points",
-            )
+            if last.metric == "mae":
+                change = 100 * (last.candidate_accuracy - last.champion_accuracy) / (last.champion_accuracy or 1)
+                cols[3].metric(
+                    f"Candidate MAE vs v{last.champion_version}",
+                    f"{last.candidate_accuracy:.4g}",
+                    f"{change:+.2f}%",
+                    delta_color="inverse",
+                )
+            else:
+                cols[3].metric(
+                    f"Candidate vs v{last.champion_version}",
+                    f"{last.candidate_accuracy:.4f}",
+                    f"{100 * (last.candidate_accuracy - last.champion_accuracy):+.2f} points",
+                )
             # The one place a decision is shown (the buttons below leave no message that would repeat it);
             # only a passed gate is green.
             passed = last.accepted and last.event != "rejected"
@@ -56,7 +67,11 @@ with components.errors_as_messages():
         every = live.eval_every
         st.caption(
             (f"Judged every {every} rows" if every else "Judged on demand")
-            + f"; passes when at most {live.margin_points:g} points below the champion on held-out data; "
+            + (
+                f"; passes when its MAE is at most {live.margin_points:g}% above the champion's on held-out data; "
+                if regression
+                else f"; passes when at most {live.margin_points:g} points below the champion on held-out data; "
+            )
             + ("registers" if live.auto_register else "does not register")
             + (" and promotes" if live.auto_promote else "")
             + " automatically."
@@ -117,7 +132,7 @@ with components.errors_as_messages():
             '`{"dataframe_records": [...], "labels": [...]}` and the bearer token.'
         )
     else:
-        st.plotly_chart(online_updates_figure(updates), width="stretch", key="online-chart")
+        st.plotly_chart(online_updates_figure(updates, metric), width="stretch", key="online-chart")
         # what happened and why first: the table is wider than a laptop screen
         first = ["at", "event", "new_version", "reason", "candidate_accuracy", "champion_accuracy"]
         ordered = [c for c in first if c in updates.columns] + [c for c in updates.columns if c not in first]

@@ -245,11 +245,12 @@ class OnlineUpdate(BaseModel):
     parent_version: int
     new_version: int | None = Field(description="the version registered from the candidate, if any")
     rows: int = Field(description="rows the candidate saw since its parent")
-    candidate_accuracy: float = Field(description="held-out accuracy of the candidate")
+    candidate_accuracy: float = Field(description="held-out accuracy of the candidate (a regressor: its MAE)")
     champion_version: int
-    champion_accuracy: float = Field(description="held-out accuracy of the champion")
-    margin_points: float
+    champion_accuracy: float = Field(description="held-out accuracy of the champion (a regressor: its MAE)")
+    margin_points: float = Field(description="allowed accuracy points below the champion (a regressor: % MAE above)")
     reason: str
+    metric: str = Field("accuracy", description="what the two figures are: accuracy, or mae for a regressor")
 
 
 class _ForModel(BaseModel):

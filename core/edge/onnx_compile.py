@@ -60,6 +60,9 @@ def compile_model(model: Any, n_features: int) -> bytes:
 def compile_and_verify(model: Any, reference: pd.DataFrame) -> tuple[bytes | None, Verification]:
     """Compile ``model`` and compare it with itself on ``reference`` (features only)."""
     min_agreement, max_diff = thresholds()
+    if not hasattr(model, "predict_proba"):
+        reason = "a regressor: ONNX builds here serve classifiers' probabilities; scikit-learn serves it"
+        return None, Verification("unsupported", 0, float("nan"), float("nan"), reason)
     try:
         onnx_bytes = compile_model(model, reference.shape[1])
         sess = session(onnx_bytes)

@@ -32,6 +32,9 @@ class GateDecision:
     rows: int
     reason: str
     metrics: dict[str, float] = field(default_factory=dict)
+    #: What ``candidate_accuracy``/``champion_accuracy`` hold: ``accuracy`` (higher is better) or, for a
+    #: regressor, ``mae`` (lower is better; ``margin_points`` is then a percentage of the champion's MAE).
+    metric: str = "accuracy"
 
 
 def gate(
@@ -46,3 +49,25 @@ def gate(
         f"({gap:+.2f} points, allowed −{margin_points:g}): {verdict} the gate after {rows} rows"
     )
     return GateDecision(accepted, candidate_accuracy, champion_accuracy, champion_version, margin_points, rows, reason)
+
+
+def regression_metrics(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """MAE and RMSE of a regressor's predictions on held-out labels."""
+    error = np.asarray(predicted, dtype="float64") - np.asarray(truth, dtype="float64")
+    return {"mae": float(np.abs(error).mean()), "rmse": float(np.sqrt((error**2).mean()))}
+
+
+def regression_gate(
+    candidate_mae: float, champion_mae: float, champion_version: int, margin_percent: float, rows: int
+) -> GateDecision:
+    """Accept a regressor candidate whose MAE is at most ``margin_percent`` % above the champion's."""
+    change = 100.0 * (candidate_mae - champion_mae) / champion_mae if champion_mae > 0 else 0.0
+    accepted = change <= margin_percent + 1e-9
+    verdict = "passes" if accepted else "fails"
+    reason = (
+        f"candidate MAE {candidate_mae:.4g} vs champion v{champion_version} {champion_mae:.4g} "
+        f"({change:+.2f}%, allowed +{margin_percent:g}%): {verdict} the gate after {rows} rows"
+    )
+    return GateDecision(
+        accepted, candidate_mae, champion_mae, champion_version, margin_percent, rows, reason, metric="mae"
+    )

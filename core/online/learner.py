@@ -29,9 +29,9 @@ from core.errors import InvalidInputError
 from core.labels import as_classes
 from core.names import TARGET
 from core.online.candidates import register_candidate
-from core.online.gate import GateDecision, gate, holdout_metrics
+from core.online.gate import GateDecision, gate, holdout_metrics, regression_gate, regression_metrics
 from core.registry.reference import load_version_frame
-from core.runtime.handles import ModelHandle
+from core.runtime.handles import REGRESSION, ModelHandle
 from core.store.events import record_event
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,8 @@ class OnlineConfig:
 
     Attributes:
         eval_every: Evaluate the candidate after this many new rows (0: only on demand).
-        margin_points: A candidate may be this many accuracy points below the champion and pass.
+        margin_points: A candidate may be this many accuracy points below the champion and pass
+            (a regressor: its MAE this many percent above the champion's).
         auto_register: Register a candidate that passes the gate.
         auto_promote: Promote a registered candidate to ``champion``.
         min_rows: Rows a candidate must have seen since its parent before it is judged.
@@ -76,16 +77,17 @@ def supports_partial_fit(model: Any) -> bool:
     return hasattr(last, "partial_fit") and all(hasattr(s, "partial_fit") and hasattr(s, "transform") for s in head)
 
 
-def partial_fit(model: Any, X: pd.DataFrame, y: np.ndarray, classes: list[Any]) -> None:
-    """One ``partial_fit`` pass of ``model`` (in place) on a labelled batch."""
+def partial_fit(model: Any, X: pd.DataFrame, y: np.ndarray, classes: list[Any] | None) -> None:
+    """One ``partial_fit`` pass of ``model`` (in place) on a labelled batch (``classes=None``: a regressor)."""
+    extra = {} if classes is None else {"classes": classes}
     if not hasattr(model, "steps"):
-        model.partial_fit(X, y, classes=classes)
+        model.partial_fit(X, y, **extra)
         return
     data: Any = X
     for _, step in model.steps[:-1]:
         step.partial_fit(data)
         data = step.transform(data)
-    model.steps[-1][1].partial_fit(data, y, classes=classes)
+    model.steps[-1][1].partial_fit(data, y, **extra)
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ class OnlineLearner:
         self.registry, self.settings, self.config = registry, settings, config
         self.model_name = handle.model_name
         self.columns = [c.name for c in handle.columns]
+        self.regression = handle.task == REGRESSION
         self.classes = list(handle.classes)
         self.class_names = list(handle.class_names)
         self._champion, self._promote, self.actor = champion, promote, actor
@@ -203,14 +206,25 @@ class OnlineLearner:
         self._executor.shutdown(wait=True)
 
     def check_labels(self, labels: list[Any], rows: int) -> np.ndarray:
-        """Labels as the model's class values (see :func:`check_labels`)."""
+        """Labels as the model's class values (see :func:`check_labels`), or finite numbers for a regressor."""
         if len(labels) != rows:
             raise InvalidInputError(f"labels: {len(labels)} labels for {rows} rows; send one label per row")
+        if self.regression:
+            bad = next(
+                (i for i, v in enumerate(labels) if type(v) not in (int, float) or not np.isfinite(float(v))), None
+            )
+            if bad is not None:
+                raise InvalidInputError(
+                    f"labels: {self.model_name} is a regressor: label {bad} must be a finite number, got "
+                    f"{labels[bad]!r}"[:300]
+                )
+            return np.asarray(labels, dtype="float64")
         return np.asarray(as_classes(labels, self.classes, self.class_names))
 
     def _apply(self, batch: int, matrix: np.ndarray, y: np.ndarray) -> BatchResult:
         self._follow_champion()
-        partial_fit(self.candidate, pd.DataFrame(matrix, columns=self.columns), y, self.classes)
+        classes = None if self.regression else self.classes
+        partial_fit(self.candidate, pd.DataFrame(matrix, columns=self.columns), y, classes)
         self.rows_since_parent += len(y)
         self.rows_since_eval += len(y)
         update = None
@@ -257,17 +271,28 @@ class OnlineLearner:
         champion = self._champion()
         holdout = self._holdout_frame(self.parent_version)
         X, truth = holdout[self.columns], holdout[TARGET].to_numpy()
-        candidate_metrics = holdout_metrics(self.candidate.predict_proba(X), self.classes, truth)
-        champion_metrics = holdout_metrics(
-            champion.predict_proba(X.to_numpy(dtype="float64")), list(champion.classes), truth
-        )
-        decision = gate(
-            candidate_metrics["accuracy"],
-            champion_metrics["accuracy"],
-            champion.version,
-            self.config.margin_points,
-            self.rows_since_parent,
-        )
+        if self.regression:
+            candidate_metrics = regression_metrics(self.candidate.predict(X), truth)
+            champion_metrics = regression_metrics(champion.predict_values(X.to_numpy(dtype="float64")), truth)
+            decision = regression_gate(
+                candidate_metrics["mae"],
+                champion_metrics["mae"],
+                champion.version,
+                self.config.margin_points,
+                self.rows_since_parent,
+            )
+        else:
+            candidate_metrics = holdout_metrics(self.candidate.predict_proba(X), self.classes, truth)
+            champion_metrics = holdout_metrics(
+                champion.predict_proba(X.to_numpy(dtype="float64")), list(champion.classes), truth
+            )
+            decision = gate(
+                candidate_metrics["accuracy"],
+                champion_metrics["accuracy"],
+                champion.version,
+                self.config.margin_points,
+                self.rows_since_parent,
+            )
         decision = replace(decision, metrics=candidate_metrics)
         self.rows_since_eval = 0
         parent = self.parent_version
@@ -326,4 +351,5 @@ def update_json(update: UpdateResult) -> dict[str, Any]:
         "champion_accuracy": d.champion_accuracy,
         "margin_points": d.margin_points,
         "reason": d.reason,
+        "metric": d.metric,
     }

@@ -165,7 +165,7 @@ def _mark_champion_moves(fig: go.Figure, updates: pd.DataFrame, at: pd.Series) -
         )
 
 
-def online_updates_figure(updates: pd.DataFrame) -> go.Figure:
+def online_updates_figure(updates: pd.DataFrame, metric: str = "accuracy") -> go.Figure:
     """Candidate vs champion held-out accuracy at each gate decision; rollbacks show live accuracy.
 
     Registered versions are labelled ("v3") on their markers; promotions and rollbacks, which
@@ -208,7 +208,10 @@ def online_updates_figure(updates: pd.DataFrame) -> go.Figure:
     _mark_champion_moves(fig, updates, at)
     fig.update_layout(
         xaxis=_time_axis(at),
-        yaxis={"title": "accuracy", "range": [0, 1.02]},
+        # accuracy on a fixed 0–1 scale; a regressor's MAE (lower is better) on its own
+        yaxis={"title": "accuracy", "range": [0, 1.02]}
+        if metric == "accuracy"
+        else {"title": f"{metric} (lower is better)"},
         margin={"t": 58, "b": 10, "l": 10, "r": 10},
         height=340,
         legend={"orientation": "h", "y": -0.25},
