@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from core import names
-from core.registry.frames import HEADLINE_METRICS
+from core.registry.frames import HEADLINE_METRICS, LOWER_IS_BETTER
 from core.registry.types import VersionInfo
 from core.store.db import AliasMove
 
@@ -22,12 +22,16 @@ def version_metrics_figure(versions: list[VersionInfo], metrics: tuple[str, ...]
             name=label,
             x=shown,
             y=[v.metrics[m] for m in shown],
-            text=[f"{v.metrics[m]:.3f}" for m in shown],
+            text=[f"{v.metrics[m]:.3g}" if m in LOWER_IS_BETTER else f"{v.metrics[m]:.3f}" for m in shown],
             textposition="outside",
         )
+    errors = all(m in LOWER_IS_BETTER for v in versions for m in metrics if m in v.metrics)
     fig.update_layout(
         barmode="group",
-        yaxis={"title": "held-out score", "range": [0, 1.08]},
+        # scores on 0–1; a regressor's errors in the target's units (lower is better)
+        yaxis={"title": "held-out error (lower is better)", "rangemode": "tozero"}
+        if errors
+        else {"title": "held-out score", "range": [0, 1.08]},
         margin={"t": 30, "b": 10, "l": 10, "r": 10},
         height=320,
         legend={"orientation": "h", "y": -0.15},

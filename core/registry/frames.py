@@ -11,7 +11,9 @@ from core.registry.types import VersionInfo
 from core.store.db import AliasMove
 
 #: Held-out metrics shown and compared wherever versions are compared (higher is better).
-HEADLINE_METRICS = ("accuracy", "f1", "roc_auc")
+HEADLINE_METRICS = ("accuracy", "f1", "roc_auc", "mae", "rmse")
+#: Held-out metrics where lower is better (a regressor's errors).
+LOWER_IS_BETTER = frozenset({"mae", "rmse"})
 
 
 def versions_frame(versions: list[VersionInfo]) -> pd.DataFrame:
@@ -85,16 +87,21 @@ def metric_regressions(
 ) -> list[str]:
     """Held-out metrics on which ``new`` is worse than ``current``, in words (empty when none is).
 
-    ``["accuracy 0.888 < 0.944 (v3)"]`` for a promotion that would lower accuracy. Metrics that
-    either version did not log are not compared.
+    ``["accuracy 0.888 < 0.944 (v3)"]`` for a promotion that would lower accuracy, ``["mae 47.1 > 43.2
+    (v1)"]`` for one that would raise a regressor's error. Metrics either version did not log are not compared.
     """
     if current is None or current.version == new.version:
         return []
-    return [
-        f"{m} {new.metrics[m]:.3f} < {current.metrics[m]:.3f} (v{current.version})"
-        for m in metrics
-        if m in new.metrics and m in current.metrics and new.metrics[m] < current.metrics[m] - 1e-12
-    ]
+    worse = []
+    for m in metrics:
+        if m not in new.metrics or m not in current.metrics:
+            continue
+        a, b = new.metrics[m], current.metrics[m]
+        if m in LOWER_IS_BETTER and a > b + 1e-12:
+            worse.append(f"{m} {a:.3f} > {b:.3f} (v{current.version})")
+        elif m not in LOWER_IS_BETTER and a < b - 1e-12:
+            worse.append(f"{m} {a:.3f} < {b:.3f} (v{current.version})")
+    return worse
 
 
 def run_url(ui_url: str, version: VersionInfo) -> str | None:

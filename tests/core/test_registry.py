@@ -224,6 +224,9 @@ def test_metric_regressions_name_what_gets_worse() -> None:
     assert metric_regressions(v1, v3) == ["accuracy 0.888 < 0.944 (v3)"]
     assert metric_regressions(v3, v1) == []
     assert metric_regressions(v1, None) == [] and metric_regressions(v1, v1) == []
+    ridge, boost = version(1, mae=43.2, rmse=55.0), version(2, mae=47.1, rmse=54.0)  # a regressor: lower wins
+    assert metric_regressions(boost, ridge) == ["mae 47.100 > 43.200 (v1)"]
+    assert metric_regressions(ridge, boost) == ["rmse 55.000 > 54.000 (v2)"]
 
 
 @pytest.mark.parametrize(
