@@ -51,15 +51,15 @@ def live_panel() -> None:
         m = st.columns(4)
         m[0].metric("Requests in window", f"{answered:,}")
         m[1].metric(
-            "Requests/s (last complete bin)",
+            "Requests/s",
             "—" if recent is None else f"{recent['rps']:.1f}",
-            help="The bin still filling is left out: it would understate the rate.",
+            help="In the last complete bin: the bin still filling is left out, it would understate the rate.",
         )
         p99 = None if recent is None else recent["p99"]
         m[2].metric(
-            "p99 latency (last complete bin)",
+            "p99 latency",
             "—" if p99 is None or pd.isna(p99) else f"{p99:.1f} ms",
-            help="Of answered (2xx) requests; refusals take no model time.",
+            help="In the last complete bin, of answered (2xx) requests; refusals take no model time.",
         )
         m[3].metric(
             "Failed · refused (window)",

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 
 from core.analysis.evaluation import Evaluation
 from core.analysis.evaluation_regression import RegressionEvaluation
-from core.plots.style import MARGIN
+from core.plots.style import MARGIN, legend_below
 
 SOURCE_STYLE = {"held-out": {"color": "#1565c0", "dash": "solid"}, "live": {"color": "#c62828", "dash": "dot"}}
 SOURCE_LABEL = {"held-out": "held-out set", "live": "live traffic"}
@@ -124,20 +124,8 @@ def calibration_figure(evaluations: list[Evaluation]) -> go.Figure:
 
 
 def _below() -> dict:
-    """A horizontal legend at the foot of the figure, under the x-axis title.
-
-    Anchored to the container, not the plot: at ``y=-0.2`` of the plot it ran into the axis title
-    at one height and left a gap at another. Plotly widens the bottom margin to fit its rows.
-    """
-    return {
-        "orientation": "h",
-        "xanchor": "left",
-        "x": 0,
-        "yref": "container",
-        "yanchor": "bottom",
-        "y": 0,
-        "font": {"size": 11},
-    }
+    """A horizontal legend at the foot of the figure (:func:`core.plots.style.legend_below`)."""
+    return legend_below()
 
 
 def predicted_actual_figure(evaluations: list[RegressionEvaluation]) -> go.Figure:

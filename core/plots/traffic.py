@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.plots.style import ARM_COLORS, with_alpha
+from core.plots.style import ARM_COLORS, MARGIN_LEGEND_BELOW, legend_below, with_alpha
 
 
 def topk_figure(top: list[tuple[str, float]], title: str = "") -> go.Figure:
@@ -83,11 +83,11 @@ def timeseries_figure(
         fig.add_scatter(x=frame["at"], y=frame[column], mode="lines+markers", name=SERIES_NAMES.get(column, column))
     fig.update_layout(
         title={"text": title, "font": {"size": 14}},
-        height=260,
+        height=300,
         yaxis={"title": y_title, "tickformat": ".0%" if percent else None, "rangemode": "tozero"},
-        margin={"t": 40, "b": 10, "l": 10, "r": 10},
-        # Above the plot, right-aligned: a horizontal legend below it covers the time axis labels.
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
+        # Under the time axis: above the plot, a half-width figure's legend ran over its title.
+        margin=MARGIN_LEGEND_BELOW,
+        legend=legend_below(),
     )
     return fig
 
@@ -100,9 +100,9 @@ def class_mix_figure(mix: pd.DataFrame) -> go.Figure:
     fig.update_layout(
         barmode="stack",
         title={"text": "Predicted-class mix", "font": {"size": 14}},
-        height=260,
+        height=300,
         yaxis={"tickformat": ".0%", "range": [0, 1]},
-        margin={"t": 40, "b": 10, "l": 10, "r": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
+        margin=MARGIN_LEGEND_BELOW,
+        legend=legend_below(),
     )
     return fig

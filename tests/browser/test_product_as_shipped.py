@@ -113,7 +113,7 @@ def test_the_product_as_shipped_under_partially_labelled_traffic(shipped, browse
         time.sleep(25)
         page.goto(f"{url}/monitoring")
         wait_for_idle(page)
-        rate = _metric(page, "Requests/s (last complete bin)")
+        rate = _metric(page, "Requests/s")
         assert abs(float(rate) - RATE) <= 0.2 * RATE, f"Monitoring shows {rate} requests/s for {RATE}"
         flowing.join(120)
         (result,) = results
