@@ -231,9 +231,11 @@ def typed_frame(matrix: np.ndarray, columns: list[Column]) -> Any:
     """A pandas DataFrame of ``matrix`` with each column in its signature's dtype (what the model was fitted on)."""
     import pandas as pd
 
-    frame = pd.DataFrame(matrix, columns=[c.name for c in columns])
     if matrix.dtype != object:
-        return frame
+        return pd.DataFrame(matrix, columns=[c.name for c in columns])
+    # dtype=object: text stays plain Python strings. pandas 3 would otherwise store it Arrow-backed,
+    # and the encoders in a pipeline convert it back on every call (a quarter of a churn request's time).
+    frame = pd.DataFrame(matrix, columns=[c.name for c in columns], dtype=object)
     for c in columns:
         values = frame[c.name]
         has_missing = values.isna().any()
