@@ -70,18 +70,18 @@ def adopt_version(
     info = registry.get_version(model, version)
     if info.tags.get(TAG_ADOPTED_AS):
         raise InvalidInputError(f"{model} v{version} was adopted already, as v{info.tags[TAG_ADOPTED_AS]}")
-    trust = trust_of(registry.store, model, trusted_models)
-    if not trust.trusted:
-        raise UntrustedModelError(
-            f"{model} is not trusted ({trust.why}): adopting unpickles v{version} once, so an operator must trust "
-            f"the model first (Registry page, POST /v1/models/{model}/trust or {names.ENV_TRUSTED_MODELS})"
-        )
     local = Path(version_file(registry.tracking_uri, model, version, "MLmodel")).parent
     flavor = (yaml.safe_load((local / "MLmodel").read_text()).get("flavors") or {}).get("sklearn")
     if flavor is None:
         raise InvalidInputError(f"{model} v{version} is not a scikit-learn model; only pickled sklearn versions adopt")
     if flavor.get("serialization_format") not in sklearn_skops.PICKLE_FORMATS:
         raise InvalidInputError(f"{model} v{version} is stored as {flavor.get('serialization_format')!r} already")
+    trust = trust_of(registry.store, model, trusted_models)
+    if not trust.trusted:
+        raise UntrustedModelError(
+            f"{model} is not trusted ({trust.why}): adopting unpickles v{version} once, so an operator must trust "
+            f"the model first (Registry page, POST /v1/models/{model}/trust or {names.ENV_TRUSTED_MODELS})"
+        )
     base = registry.client.get_model_version_download_uri(model, str(version))
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=base, tracking_uri=registry.tracking_uri))
     estimator = sklearn_skops.load_local(local, f"{model} v{version}", allow_pickle=True, model_name=model)

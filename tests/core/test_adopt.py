@@ -19,6 +19,7 @@ from core.runtime.handles import load_handle
 from core.store.edits import edits_frame
 from core.store.trust import record_trust
 from tests.foreign import CHURN, DIABETES
+from tests.helpers import run_cli_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,16 +54,16 @@ def test_a_trusted_pickled_version_is_adopted_as_skops_with_the_same_answers(for
         adopt_version(registry, CHURN, 1, "ops")
 
 
-def test_the_cli_adopts_and_explains_a_refusal(foreign_home: Settings) -> None:
-    env = {**os.environ, names.ENV_HOME: str(foreign_home.home)}
-    command = [sys.executable, "-m", "core", "adopt", "--model", CHURN, "--version", "2"]
-    refused = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+def test_the_cli_adopts_and_explains_a_refusal(
+    foreign_home: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refused = run_cli_in_process(capsys, "adopt", "--model", CHURN, "--version", "2")
     assert refused.returncode == 2 and "churn is not trusted" in refused.stderr and "Traceback" not in refused.stderr
-    done = subprocess.run(
-        command, capture_output=True, text=True, env={**env, names.ENV_TRUSTED_MODELS: CHURN}, cwd=ROOT, timeout=300
-    )
+    again = run_cli_in_process(capsys, "adopt", "--model", DIABETES, "--version", "1")
+    assert again.returncode == 2 and "stored as 'skops' already" in again.stderr
+    # the real command, in its own interpreter, with the model trusted by the environment
+    env = {**os.environ, names.ENV_HOME: str(foreign_home.home), names.ENV_TRUSTED_MODELS: CHURN}
+    command = [sys.executable, "-m", "core", "adopt", "--model", CHURN, "--version", "2"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "churn v2 adopted as v3 (skops)" in done.stdout
-    skops = [sys.executable, "-m", "core", "adopt", "--model", DIABETES, "--version", "1"]
-    again = subprocess.run(skops, capture_output=True, text=True, env={**env, names.ENV_TRUSTED_MODELS: "*"}, cwd=ROOT)
-    assert again.returncode == 2 and "stored as 'skops' already" in again.stderr
