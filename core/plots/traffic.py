@@ -61,8 +61,17 @@ def cumulative_accuracy_figure(
             customdata=rows["n"],
             hovertemplate="%{y:.4g} after %{customdata} labels<extra></extra>",
         )
+    yaxis: dict = {"title": title, **({"tickformat": ".0%"} if percent else {})}
+    if not percent and len(cumulative):
+        # An error after a handful of labels (and its band) can be many times its later value: scale to the
+        # line and band from each arm's 20th label on, so the comparison that matters is readable (the first
+        # few points may leave the chart; hovering still shows them).
+        settled = cumulative[cumulative["n"] >= 20]
+        shown = settled if len(settled) else cumulative
+        top = float(pd.concat([shown[value], shown["high"]]).max())
+        yaxis["range"] = [0, 1.1 * top]
     fig.update_layout(
-        yaxis={"title": title, **({"tickformat": ".0%"} if percent else {})},
+        yaxis=yaxis,
         height=320,
         margin={"t": 20, "b": 10, "l": 10, "r": 10},
         legend={"orientation": "h"},

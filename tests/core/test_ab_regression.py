@@ -79,3 +79,28 @@ def test_a_clearly_better_regressor_is_called_better_and_equal_ones_are_not_call
     assert same.verdict == "unknown" and "Not yet known" in same.decision
     empty = analyse_regression(_outcomes(40, 40, 200).iloc[:0], "m", versions, 0.5)
     assert empty.verdict == "no-data"
+
+
+def test_the_cumulative_mae_chart_is_scaled_to_the_settled_band() -> None:
+    from core.analysis.ab_regression import cumulative_mae
+    from core.plots.traffic import cumulative_accuracy_figure
+
+    rng = np.random.default_rng(4)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [
+        {
+            "at": start + timedelta(seconds=i),
+            "arm": "champion" if i % 2 else "challenger",
+            "version": 1 if i % 2 else 2,
+            "label": 100.0,
+            "predicted": 100.0 + (400.0 if i < 4 else float(rng.normal(0, 40))),  # wild first errors
+        }
+        for i in range(400)
+    ]
+    from core.analysis.ab_regression import absolute_errors
+
+    path = cumulative_mae(absolute_errors(pd.DataFrame(rows)), tau=4.0)
+    top = cumulative_accuracy_figure(path, "mae", "cumulative MAE", percent=False).layout.yaxis.range[1]
+    assert path["high"].max() > 5 * top  # the first labels' errors and band are cut off…
+    settled = path[path["n"] >= 20]
+    assert top >= 1.1 * max(settled["high"].max(), settled["mae"].max()) - 1e-9  # …the settled ones are not
