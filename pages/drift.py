@@ -49,7 +49,7 @@ with components.errors_as_messages():
         )
     except InvalidInputError as exc:
         st.error(str(exc))
-        if "no reference data" in str(exc):  # offer the fix right here
+        if "reference" in str(exc):  # none, or too little: offer the fix right here
             reference_upload(name, version, auth.current_user(), key="drift-reference")
         st.stop()
 

@@ -54,7 +54,7 @@ with components.errors_as_messages():
         explainers = {v: resources.explainer(uri, model.name, v) for v in chosen}
     except InvalidInputError as exc:
         st.error(str(exc))
-        if "no reference data" in str(exc):  # offer the fix right here
+        if "reference" in str(exc):  # none, or too little: offer the fix right here
             reference_upload(model.name, version, auth.current_user(), key="explain-reference")
         st.stop()
     main = explainers[version]

@@ -132,14 +132,18 @@ class DriftDetector:
         self.state_: dict[str, dict] = {}
         for column in self.columns_:
             values = reference[column]
+            moments = pd.api.types.is_datetime64_any_dtype(values)  # dates are tested as time on a numeric axis
+            if moments:
+                values = _seconds(values)
             numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-            if numeric and values.nunique(dropna=True) > self.max_categories:
+            if moments or (numeric and values.nunique(dropna=True) > self.max_categories):
                 clean = values.dropna().to_numpy(dtype=float)
                 edges = np.unique(np.quantile(clean, np.linspace(0, 1, self.bins + 1)))
                 if len(edges) < 2:
                     edges = np.array([clean.min() - 0.5, clean.max() + 0.5])
                 self.kinds_[column] = "numeric"
                 self.state_[column] = {
+                    "datetime": moments,
                     "sorted": np.sort(clean),
                     "std": float(clean.std()),
                     "edges": edges,
@@ -176,7 +180,7 @@ class DriftDetector:
             if values.isna().all():
                 problems.append(f"column {column!r} is empty (all values missing)")
             elif self.kinds_[column] == "numeric" and not pd.api.types.is_numeric_dtype(values):
-                coerced = pd.to_numeric(values, errors="coerce")
+                coerced = self._numbers(column, values)
                 bad = values[coerced.isna() & values.notna()]
                 if len(bad):
                     problems.append(
@@ -186,6 +190,12 @@ class DriftDetector:
             raise InvalidInputError("; ".join(problems))
         return current[self.columns_]
 
+    def _numbers(self, column: str, values: pd.Series) -> pd.Series:
+        """A numeric column's values as numbers (seconds since 1970 for a date-time column), NaN if not one."""
+        if self.state_[column].get("datetime"):
+            return _seconds(values)
+        return pd.to_numeric(values, errors="coerce")
+
     def compare(self, current: pd.DataFrame) -> DriftReport:
         """Test every feature of ``current`` against the reference."""
         current = self.validate(current)
@@ -193,7 +203,7 @@ class DriftDetector:
         for column in self.columns_:
             kind = self.kinds_[column]
             if kind == "numeric":
-                values = pd.to_numeric(current[column], errors="coerce").to_numpy(dtype=float)
+                values = self._numbers(column, current[column]).to_numpy(dtype=float)
                 values = values[~np.isnan(values)]
                 name = numeric_test_for(self.numeric_test, len(values))
             else:
@@ -254,10 +264,28 @@ def drift_over_time(
     return pd.DataFrame(rows, columns=["start", "end", "rows", "drift_share", "dataset_drift", "drifted"])
 
 
+def _seconds(values: pd.Series) -> pd.Series:
+    """Date-times (datetime64 or ISO text, naive taken as UTC) as seconds since 1970; NaN where not one."""
+    moments = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
+    ns = moments.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").astype("int64")  # NaT: masked below
+    return pd.Series(ns / 1e9, index=values.index).where(moments.notna().to_numpy())
+
+
 def fit_for_version(registry: object, model: str, version: int, **params: object) -> DriftDetector:
-    """A detector fitted on the reference data stored with ``model`` v``version`` (target excluded)."""
+    """A detector fitted on the reference data stored with ``model`` v``version`` (target excluded).
+
+    Raises:
+        InvalidInputError: no reference data, or fewer than :data:`MIN_ROWS` rows of it (an input
+            example of 3 rows would make every feature look drifted).
+    """
 
     reference = load_version_frame(registry, model, version, "reference")  # type: ignore[arg-type]
+    if len(reference) < MIN_ROWS:
+        raise InvalidInputError(
+            f"{model} v{version}'s reference data is {reference.attrs.get('source', 'too small')}: {len(reference)} "
+            f"rows are too few to test drift against (at least {MIN_ROWS}); attach reference rows of the training "
+            "data (Registry page, Reference rows)"
+        )
     return DriftDetector(**params).fit(reference.drop(columns=[TARGET], errors="ignore"))  # type: ignore[arg-type]
 
 

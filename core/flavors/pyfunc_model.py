@@ -94,10 +94,14 @@ def adapt(
         return PyfuncRegressor(model, columns)
     seen = sorted({_plain(v) for v in (*([] if out is None else out), *(labels or []))}, key=str)
     classes = tagged_classes or seen
-    if not classes:
+    if len(classes) < 2:
+        shown = f"only {classes[0]!r}" if classes else "no label"
+        rows = 0 if probe is None else len(probe)
         raise InvalidInputError(
-            "cannot tell the classes of this python_function model: log an input example with it, or tag the "
-            f"version {names.TAG_CLASSES}='[...]'"
+            f"this python_function model returns labels and gave {shown} on the {rows} rows MLflow holds for it "
+            "(input example or training data, without labels): a classifier ModelOps serves needs all its "
+            f"classes. Tag the version {names.TAG_CLASSES}='[...]' with every class (JSON list), or log its "
+            "training data with the labels (mlflow.log_input)"
         )
     return PyfuncClassifier(model, columns, classes, probabilities=False)
 

@@ -157,6 +157,8 @@ def _check(key: str, got: list[str], rows: list[list[Any]], columns: list[Column
             elif kind is not int:
                 shown = "missing" if value is _MISSING else f"{kind.__name__} {value!r}"[:200]
                 raise InvalidInputError(f"{key}: feature {name!r} row {i} must be a number, got {shown}")
+            elif abs(value) > _MAX_DOUBLE:
+                raise InvalidInputError(f"{key}: feature {name!r} row {i} is an integer too large for a number")
     return np.asarray(rows, dtype="float64")
 
 
@@ -185,16 +187,21 @@ def _check_typed(
     return checked
 
 
+#: The integers a ``long`` column takes (NumPy's int64), and the largest number a ``double`` holds.
+_INT64 = (-(2**63), 2**63 - 1)
+_MAX_DOUBLE = 1.7976931348623157e308
+
+
 def _typed_value(key: str, column: Column, row: int, value: Any) -> Any:
     kind = column.type
     ok = False
     if value is _MISSING:
         pass
     elif kind in ("double", "float"):
-        ok = type(value) in (int, float) and math.isfinite(value)
+        ok = type(value) in (int, float) and abs(value) <= _MAX_DOUBLE and math.isfinite(value)
         value = float(value) if ok else value
     elif kind in INTEGER_TYPES:
-        ok = type(value) is int or (type(value) is float and value.is_integer())
+        ok = (type(value) is int or (type(value) is float and value.is_integer())) and _INT64[0] <= value <= _INT64[1]
         value = int(value) if ok else value
     elif kind in ("string", "binary"):
         ok = type(value) is str
@@ -206,8 +213,9 @@ def _typed_value(key: str, column: Column, row: int, value: Any) -> Any:
         ok = value is None or type(value) in (int, float, str, bool)
     if ok and column.categories is not None and value not in column.categories:
         known = ", ".join(repr(c) for c in column.categories[:20]) + (", ..." if len(column.categories) > 20 else "")
+        shown_value = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."  # never echo a huge body
         raise InvalidInputError(
-            f"{key}: feature {column.name!r} row {row} is {value!r}, a category the model does not know ({known})"
+            f"{key}: feature {column.name!r} row {row} is {shown_value}, a category the model does not know ({known})"
         )
     if ok:
         return value

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from core import names
-from core.errors import ModelFailedError
+from core.errors import InvalidInputError, ModelFailedError
 from core.runtime.handles import REGRESSION
+from core.runtime.tabular import ANY
 from core.serving.manager import Arm, ServedModel
 from core.serving.metrics import ServiceMetrics
 from core.serving.routing import SHADOW, choose_arm
@@ -104,7 +105,11 @@ class Predictor:
         try:
             proba = await score(arm)
         except Exception as exc:
-            log.exception("%s v%s failed to predict", handle.model_name, handle.version)
+            # Without a signature nothing checked the values first: a value the model cannot convert is the
+            # request's fault (422), not the model's (500).
+            refused = isinstance(exc, (ValueError, TypeError)) and any(c.type == ANY for c in handle.columns)
+            if not refused:
+                log.exception("%s v%s failed to predict", handle.model_name, handle.version)
             failed = PredictionRecord(
                 request_id=request_id,
                 model=handle.model_name,
@@ -116,11 +121,17 @@ class Predictor:
                 probabilities=None,
                 latency_ms=(time.perf_counter() - started) * 1000,
                 at=datetime.now(UTC),
-                status="error",
+                status="rejected" if refused else "error",
             )
             await self._write(failed, shadow)
             if not shadow:
-                self.metrics.requests.labels(handle.model_name, str(arm.version), alias, route, "500").inc()
+                code = "422" if refused else "500"
+                self.metrics.requests.labels(handle.model_name, str(arm.version), alias, route, code).inc()
+            if refused:
+                raise InvalidInputError(
+                    f"{handle.model_name} v{handle.version} has no signature, so its inputs are not checked before "
+                    f"the model, and the model could not use these values: {str(exc)[:300]}"
+                ) from exc
             raise ModelFailedError(f"{handle.model_name} v{handle.version} failed to predict: {exc}") from exc
         classes = handle.classes
         if handle.task == REGRESSION:

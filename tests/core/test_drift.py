@@ -263,3 +263,32 @@ def test_small_windows_under_auto_are_judged_by_ks_not_psi() -> None:
     assert len(windows) == 20 and not windows["dataset_drift"].any()
     assert windows["drift_share"].mean() < 0.15
     assert set(det.compare(current.drop(columns=["at"])).features["test"]) == {"psi", "chi2"}  # the whole: PSI
+
+
+def test_date_time_columns_are_tested_as_time_not_as_categories() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from core.analysis.drift import DriftDetector
+
+    rng = np.random.default_rng(0)
+    start = pd.Timestamp("2024-03-01")
+    reference = pd.DataFrame({"opened_at": start + pd.to_timedelta(rng.integers(0, 30 * 24 * 60, 500), unit="min")})
+    detector = DriftDetector(numeric_test="ks").fit(reference)
+    assert detector.kinds_["opened_at"] == "numeric"
+    same = start + pd.to_timedelta(rng.integers(0, 30 * 24 * 60, 300), unit="min")
+    logged = pd.DataFrame({"opened_at": [t.isoformat() for t in same]})  # the log holds ISO text
+    assert not detector.compare(logged).dataset_drift
+    later = pd.DataFrame({"opened_at": [(t + pd.Timedelta(days=20)).isoformat() + "Z" for t in same]})
+    assert detector.compare(later).dataset_drift
+    with pytest.raises(InvalidInputError, match="column 'opened_at' must be numeric: 1 value"):
+        detector.compare(pd.DataFrame({"opened_at": ["yesterday", *logged["opened_at"][1:]]}))
+
+
+def test_a_reference_of_a_few_example_rows_is_refused_with_the_fix(foreign_home) -> None:
+    from core.analysis.drift import fit_for_version
+    from core.registry.facade import Registry
+    from tests.foreign import RULES
+
+    with pytest.raises(InvalidInputError, match=r"input example \(5 rows\): 5 rows are too few .* attach reference"):
+        fit_for_version(Registry.from_settings(foreign_home), RULES, 1)

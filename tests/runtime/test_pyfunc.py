@@ -62,8 +62,10 @@ def test_integer_labels_are_classes_with_zero_one_probabilities(saved) -> None:
 
 
 def test_a_label_outside_the_known_classes_is_a_clear_error(saved) -> None:
-    wrapped = adapt(saved(Threshold()), COLUMNS, PROBE.head(2), [], {})  # only class 0 seen
-    with pytest.raises(ValueError, match=f"not one of its classes \\[0\\]; tag the version {names.TAG_CLASSES}"):
+    with pytest.raises(InvalidInputError, match="gave only 0 on the 2 rows MLflow holds"):
+        adapt(saved(Threshold()), COLUMNS, PROBE.head(2), [], {})  # one class seen: refused at load
+    wrapped = adapt(saved(Threshold()), COLUMNS, PROBE.head(2), [], {names.TAG_CLASSES: '["0", "2"]'})
+    with pytest.raises(ValueError, match=f"not one of its classes \\['0', '2'\\]; tag the version {names.TAG_CLASSES}"):
         wrapped.predict_proba(PROBE)
     tagged = adapt(saved(Threshold()), COLUMNS, PROBE.head(2), [], {names.TAG_CLASSES: "[0, 1]"})
     assert tagged.predict_proba(PROBE).shape == (4, 2)

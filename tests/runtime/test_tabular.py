@@ -168,3 +168,17 @@ def test_signature_columns_reads_names_types_and_required() -> None:
     assert signature_columns(None) == []
     # a tensor signature has no column names: nothing to check rows against
     assert signature_columns(infer_signature(np.zeros((2, 3)), np.array([0, 1]))) == []
+
+
+def test_numbers_out_of_range_and_huge_categories_are_refused_briefly() -> None:
+    from core.runtime.tabular import Column, payload_to_matrix
+
+    typed = [Column("tenure", "long", True), Column("plan", "string", True, categories=["a", "b"])]
+    with pytest.raises(InvalidInputError, match="feature 'tenure' row 0 must be an integer"):
+        payload_to_matrix({"dataframe_records": [{"tenure": 10**25, "plan": "a"}]}, typed, 10)
+    with pytest.raises(InvalidInputError) as caught:
+        payload_to_matrix({"dataframe_records": [{"tenure": 3, "plan": "x" * 100_000}]}, typed, 10)
+    assert "a category the model does not know" in str(caught.value) and len(str(caught.value)) < 400
+    numeric = [Column("a", "double", True)]
+    with pytest.raises(InvalidInputError, match="feature 'a' row 0 is an integer too large for a number"):
+        payload_to_matrix({"dataframe_records": [{"a": 10**400}]}, numeric, 10)

@@ -160,3 +160,19 @@ def test_python_function_models_wait_for_trust_then_serve_probabilities_or_label
             assert all(sorted(p) == [0.0, 1.0] for p in labels["probabilities"]), labels
         finally:
             c.put(f"/v1/models/{RULES}/traffic", json={"challenger_share": 0.0}, headers=foreign.admin())
+
+
+def test_a_value_a_version_without_signature_cannot_use_is_a_422(foreign: Service) -> None:
+    with foreign.client() as c:
+        assert c.post(f"/v1/models/{CHURN}/trust", json={"reason": "ours"}, headers=foreign.admin()).status_code == 200
+        put = c.put(f"/v1/models/{CHURN}/traffic", json={"challenger_share": 1.0}, headers=foreign.admin())
+        assert put.status_code == 200
+        try:
+            row = {**_records(RECORDS)[0], "tenure_months": "ten"}  # v2 has no signature: nothing checks it first
+            r = c.post(f"/v1/models/{CHURN}/predict", json={"dataframe_records": [row]})
+            assert r.status_code == 422, r.text
+            assert "has no signature" in r.json()["detail"] and "could not use these values" in r.json()["detail"]
+            ok = c.post(f"/v1/models/{CHURN}/predict", json={"dataframe_records": _records(RECORDS)[:1]})
+            assert ok.status_code == 200 and ok.json()["version"] == 2
+        finally:
+            c.put(f"/v1/models/{CHURN}/traffic", json={"challenger_share": 0.0}, headers=foreign.admin())
