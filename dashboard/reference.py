@@ -46,7 +46,15 @@ def reference_upload(model: str, version: int, user: str | None, *, key: str) ->
         try:
             handle = resources.model_handle(resources.settings().tracking_uri, model, version)
             done = attach_reference(
-                resources.registry(), model, version, handle.columns, upload.getvalue(), upload.name, user or ""
+                resources.registry(),
+                model,
+                version,
+                handle.columns,
+                upload.getvalue(),
+                upload.name,
+                user or "",
+                task=handle.task,
+                classes=list(handle.classes),
             )
         except ModelOpsError as exc:
             st.error(str(exc))

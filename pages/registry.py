@@ -59,7 +59,8 @@ with components.errors_as_messages():
     if resources.champion_flavor(model) != "keras":
         with st.expander("Reference rows (Drift, Explain, the simulator)"):
             numbers_ = [v.version for v in versions]
-            chosen = st.selectbox("Version", numbers_, key=state.scoped(state.REFERENCE_VERSION, name))
+            at = numbers_.index(model.champion) if model.champion in numbers_ else 0  # the champion first
+            chosen = st.selectbox("Version", numbers_, index=at, key=state.scoped(state.REFERENCE_VERSION, name))
             st.markdown(f"v{chosen}: {reference_source(name, chosen)}")
             reference_upload(name, chosen, user, key=f"registry-reference-{name}")
 

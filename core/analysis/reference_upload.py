@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from core import names
 from core.analysis.uploads import read_csv_upload
 from core.errors import InvalidInputError
 from core.registry.facade import Registry
-from core.runtime.tabular import Column, payload_to_matrix
+from core.runtime.tabular import NUMERIC_TYPES, Column, payload_to_matrix
 from core.store.edits import VersionEdit, now, record_edits
 
 MAX_REFERENCE_BYTES = 50 * 1024 * 1024
@@ -46,12 +47,22 @@ def read_table(data: bytes, name: str) -> pd.DataFrame:
     return read_csv_upload(data, name, max_bytes=MAX_REFERENCE_BYTES)
 
 
-def check_reference(frame: pd.DataFrame, columns: list[Column], name: str = "the file") -> pd.DataFrame:
+def check_reference(
+    frame: pd.DataFrame,
+    columns: list[Column],
+    name: str = "the file",
+    *,
+    task: str = "classification",
+    classes: list[Any] | None = None,
+) -> pd.DataFrame:
     """``frame`` checked against the version's ``columns``: the features in order, plus ``target`` if present.
 
+    ``target`` must hold numbers for a regressor and the model's ``classes`` for a classifier.
+
     Raises:
-        InvalidInputError: unknown or missing columns, too few or too many rows, or a value that
-            does not fit its column's type (named as the prediction route names it).
+        InvalidInputError: unknown or missing columns, too few or too many rows, a value that does
+            not fit its column's type (named as the prediction route names it, with its row), or a
+            label the model cannot have produced.
     """
     if not columns:
         raise InvalidInputError("this version has no known columns (no signature); it cannot take reference rows")
@@ -66,6 +77,7 @@ def check_reference(frame: pd.DataFrame, columns: list[Column], name: str = "the
         raise InvalidInputError(f"{name} has {len(frame)} rows; at least {MIN_REFERENCE_ROWS} are needed")
     if len(frame) > MAX_REFERENCE_ROWS:
         raise InvalidInputError(f"{name} has {len(frame):,} rows, more than the limit of {MAX_REFERENCE_ROWS:,}")
+    frame = _numbers_from_text(frame, columns, name)
     present = [c for c in wanted if c in frame.columns]
     values = frame[present].astype(object).where(frame[present].notna(), None).to_numpy().tolist()
     rows = [[v.item() if isinstance(v, np.generic) else v for v in row] for row in values]
@@ -75,19 +87,74 @@ def check_reference(frame: pd.DataFrame, columns: list[Column], name: str = "the
         raise InvalidInputError(f"{name}: {str(exc).removeprefix('dataframe_split: ')}") from None
     checked = frame[wanted].copy()
     if names.TARGET in frame.columns:
-        checked[names.TARGET] = frame[names.TARGET].to_numpy()
+        checked[names.TARGET] = _labels(frame[names.TARGET], name, task, classes)
     return checked.reset_index(drop=True)
 
 
+def _numbers_from_text(frame: pd.DataFrame, columns: list[Column], name: str) -> pd.DataFrame:
+    """Numeric columns a CSV reader left as text (one bad cell makes a column text): the first bad cell named."""
+    frame = frame.copy()
+    for column in columns:
+        if column.name not in frame.columns or column.type not in NUMERIC_TYPES:
+            continue
+        values = frame[column.name]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            continue
+        numbers = pd.to_numeric(values, errors="coerce")
+        bad = values.notna() & numbers.isna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InvalidInputError(
+                f"{name}: column {column.name!r} row {row} must be a number ({column.type}), got {values.iloc[row]!r}"[
+                    :300
+                ]
+            )
+        integral = column.type not in ("double", "float") and bool((numbers.dropna() % 1 == 0).all())
+        frame[column.name] = numbers.astype("Int64") if integral else numbers
+    return frame
+
+
+def _labels(target: pd.Series, name: str, task: str, classes: list[Any] | None) -> np.ndarray:
+    """The ``target`` column checked against the model: finite numbers for a regressor, its classes otherwise."""
+    if task == "regression":
+        numbers = pd.to_numeric(target, errors="coerce")
+        bad = ~np.isfinite(numbers.to_numpy(dtype="float64"))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InvalidInputError(
+                f"{name}: {names.TARGET!r} row {row} must be a number (the model is a regressor), "
+                f"got {target.iloc[row]!r}"[:300]
+            )
+        return numbers.to_numpy(dtype="float64")
+    if classes:
+        known = {str(c) for c in classes}
+        unknown = sorted({str(v) for v in target.dropna() if str(v) not in known})
+        if unknown:
+            raise InvalidInputError(
+                f"{name}: {names.TARGET!r} holds label(s) {', '.join(repr(u) for u in unknown[:5])} that are not "
+                f"classes of the model ({', '.join(repr(c) for c in classes[:10])})"[:400]
+            )
+    return target.to_numpy()
+
+
 def attach_reference(
-    registry: Registry, model: str, version: int, columns: list[Column], data: bytes, name: str, actor: str
+    registry: Registry,
+    model: str,
+    version: int,
+    columns: list[Column],
+    data: bytes,
+    name: str,
+    actor: str,
+    *,
+    task: str = "classification",
+    classes: list[Any] | None = None,
 ) -> str:
     """Check the uploaded file and store it as the version's reference rows; returns what was done.
 
     Raises:
         InvalidInputError: the file or its rows do not fit (nothing is stored).
     """
-    frame = check_reference(read_table(data, name), columns, name)
+    frame = check_reference(read_table(data, name), columns, name, task=task, classes=classes)
     info = registry.get_version(model, version)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "reference.parquet"

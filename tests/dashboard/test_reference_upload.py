@@ -62,11 +62,19 @@ def test_rows_are_checked_like_a_prediction_request(foreign_home: Settings) -> N
         (good.assign(city="Oslo"), "ok.csv has column(s) the model does not take: city"),
         (good.drop(columns=["bmi"]), "missing"),
         (good.head(10), "ok.csv has 10 rows; at least 30 are needed"),
-        (good.assign(bmi=["heavy", *good["bmi"].iloc[1:]]), "ok.csv: feature 'bmi' row 0 must be a number"),
+        (good.assign(bmi=["heavy", *good["bmi"].iloc[1:]]), "ok.csv: column 'bmi' row 0 must be a number (double)"),
+        (  # one bad cell turns the whole column into text: the message still names that cell
+            good.assign(bmi=[*good["bmi"].iloc[:7], "heavy", *good["bmi"].iloc[8:]]),
+            "ok.csv: column 'bmi' row 7 must be a number (double), got 'heavy'",
+        ),
+        (good.assign(target=["high", *good["target"].iloc[1:]]), "'target' row 0 must be a number (the model is a"),
     ]
     for frame, message in cases:
         with pytest.raises(InvalidInputError, match=re.escape(message)):
-            check_reference(read_table(_csv(frame), "ok.csv"), columns, "ok.csv")
+            check_reference(read_table(_csv(frame), "ok.csv"), columns, "ok.csv", task="regression")
+    labels = X.head(40).assign(target=["yes", "no"] * 20)
+    with pytest.raises(InvalidInputError, match=r"label\(s\) 'no', 'yes' that are not classes of the model \(0, 1\)"):
+        check_reference(read_table(_csv(labels), "l.csv"), columns, "l.csv", task="classification", classes=[0, 1])
     with pytest.raises(InvalidInputError, match=r"x\.parquet is not a readable Parquet file"):
         read_table(b"PAR1 not really", "x.parquet")
     buffer = io.BytesIO()
