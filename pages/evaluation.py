@@ -5,7 +5,8 @@ import math
 import pandas as pd
 import streamlit as st
 
-from core.analysis.evaluation import headline_auc, per_class_table
+from core.analysis.evaluation import Evaluation, headline_auc, per_class_table
+from core.errors import InvalidInputError
 from core.plots.evaluation import calibration_figure, confusion_figure, curve_figure, source_label
 from dashboard import components, formats, resources, state
 from dashboard.regression_views import regression_evaluation
@@ -24,15 +25,24 @@ with components.errors_as_messages():
         regression_evaluation(model.name, version)
         st.stop()
     s = resources.settings()
-    held_out = resources.holdout_evaluation(s.tracking_uri, model.name, version)
+    try:
+        held_out: Evaluation | None = resources.holdout_evaluation(s.tracking_uri, model.name, version)
+        missing = ""
+    except InvalidInputError as exc:  # registered elsewhere without held-out rows: live traffic alone judges it
+        held_out, missing = None, str(exc)
     live = resources.live_evaluation(s.tracking_uri, s.db_url, model.name, version)
-    shown = [held_out] + ([live] if live is not None else [])
-    multiclass = len(held_out.per_class) > 2
+    shown = [ev for ev in (held_out, live) if ev is not None]
+    if not shown:
+        st.error(missing)
+        st.info(f"Nothing to evaluate v{version} on yet: no held-out data and no labelled request.")
+        st.stop()
+    primary = shown[0]
+    multiclass = len(primary.per_class) > 2
     auc_help = (
-        f"Micro-average over the {len(held_out.per_class)} classes (each class against the rest); "
+        f"Micro-average over the {len(primary.per_class)} classes (each class against the rest); "
         "each class's own ROC AUC is in the Per class table."
         if multiclass
-        else f"Of the positive class, {held_out.per_class['class'].iloc[-1]}."
+        else f"Of the positive class, {primary.per_class['class'].iloc[-1]}."
     )
 
     # What each side is, as the code builds it: the held-out frame logged with the version
@@ -41,13 +51,16 @@ with components.errors_as_messages():
     runtime = resources.model_handle(s.tracking_uri, model.name, version).runtime
     held_box, live_box = st.columns(2, border=True)
     held_box.markdown("**Held-out set**")
-    held_box.caption(
-        f"The {held_out.rows:,} rows logged with v{version} as its held-out (test) data when it was registered, "
-        f"scored now by the runtime the service uses ({runtime})."
-    )
-    auc = headline_auc(held_out)
+    if held_out is None:
+        held_box.caption(f"No held-out figures: {missing}")
+    else:
+        held_box.caption(
+            f"The {held_out.rows:,} rows logged with v{version} as its held-out (test) data when it was registered, "
+            f"scored now by the runtime the service uses ({runtime})."
+        )
+    auc = math.nan if held_out is None else headline_auc(held_out)
     a, b = held_box.columns(2)
-    a.metric("Held-out accuracy", f"{held_out.accuracy:.1%}")
+    a.metric("Held-out accuracy", "—" if held_out is None else f"{held_out.accuracy:.1%}")
     b.metric("Held-out ROC AUC", "—" if math.isnan(auc) else f"{auc:.3f}", help=auc_help)
     live_box.markdown("**Live traffic**")
     if live is None:
@@ -69,7 +82,7 @@ with components.errors_as_messages():
         a.metric(
             "Live accuracy",
             f"{live.accuracy:.1%}",
-            f"{100 * (live.accuracy - held_out.accuracy):+.1f} pts vs held-out",
+            None if held_out is None else f"{100 * (live.accuracy - held_out.accuracy):+.1f} pts vs held-out",
             delta_color="off",
             delta_arrow="off",
         )
@@ -80,20 +93,18 @@ with components.errors_as_messages():
     )
 
     st.subheader("Confusion matrix")
-    left, right = st.columns(2)
-    left.plotly_chart(confusion_figure(held_out), width="stretch", key="confusion-held-out")
-    if live is not None:
-        right.plotly_chart(confusion_figure(live), width="stretch", key="confusion-live")
+    for column, ev in zip(st.columns(2), shown, strict=False):
+        column.plotly_chart(confusion_figure(ev), width="stretch", key=f"confusion-{ev.source}")
 
     st.subheader("Curves")
     sides = " and ".join(f"{source_label(ev.source)} ({ev.rows:,})" for ev in shown)
     st.caption(
         f"Solid: held-out set, dotted: live traffic. Drawn for {sides}"
         + (
-            f"; {len(held_out.per_class)} classes: the curves pool every class against the rest (micro-average), "
+            f"; {len(primary.per_class)} classes: the curves pool every class against the rest (micro-average), "
             "each class's own ROC AUC is in the table below."
             if multiclass
-            else f"; the positive class is {held_out.per_class['class'].iloc[-1]}."
+            else f"; the positive class is {primary.per_class['class'].iloc[-1]}."
         )
     )
     a, b, c = st.columns(3)
@@ -104,7 +115,7 @@ with components.errors_as_messages():
     st.subheader("Per class")
     # One row per class and data set (7 columns) instead of one row per class with every metric twice
     # (11 columns, which ran off the page at 1280 px).
-    classes = list(held_out.per_class["class"])
+    classes = list(primary.per_class["class"])
     parts = []
     for ev in shown:
         part = per_class_table(ev)

@@ -179,3 +179,51 @@ def test_every_page_renders_a_python_function_model_once_trusted(foreign_home: S
     assert not at.exception, at.exception
     shown = " ".join(e.value for e in at.error)
     assert "python_function" not in shown and "Traceback" not in shown, shown
+
+
+def test_a_classifier_without_held_out_rows_is_evaluated_on_live_traffic(foreign_home: Settings) -> None:
+    import asyncio
+    import time
+
+    import numpy as np
+
+    from core.registry.facade import Registry
+    from core.store.predlog import PredictionLog, PredictionRecord, record_feedback
+
+    store = Registry.from_settings(foreign_home).store
+    log = PredictionLog(store)
+    rng = np.random.default_rng(1)
+
+    class Arm:
+        model_name, version = CHURN, 1
+
+    async def write() -> list[tuple[str, str]]:
+        out = []
+        for i in range(60):
+            p_yes = float(rng.uniform())
+            truth = "yes" if rng.uniform() < p_yes else "no"  # calibrated: accuracy ≈ 0.67
+            row = {"columns": ["contract"], "data": [["two-year"]]}
+            predicted = "yes" if p_yes > 0.5 else "no"
+            record = PredictionRecord.served(
+                f"c{i}", Arm(), "champion", None, row, [predicted], np.array([[1 - p_yes, p_yes]]), time.perf_counter()
+            )
+            await log.append(record)
+            out.append((record.request_id, truth))
+        return out
+
+    try:
+        labelled = asyncio.run(write())
+    finally:
+        log.close()
+    for request_id, truth in labelled:
+        record_feedback(store, request_id, truth)
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page("../pages/evaluation.py").run()
+    at.selectbox[0].set_value(CHURN).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Held-out accuracy"] == "—" and metrics["Live accuracy"].endswith("%")
+    assert 45 <= float(metrics["Live accuracy"].rstrip("%")) <= 90
+    assert any("No held-out figures" in c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) >= 4  # confusion matrix, ROC, precision–recall, calibration
