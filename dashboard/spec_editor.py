@@ -37,7 +37,9 @@ def spec_editor(model: str, version: int, user: str | None) -> None:
         key = state.scoped(state.SPEC_EDIT, model, version)
         c = st.columns(4)
         scale = c[0].number_input("Divide pixels by", min_value=0.001, value=float(spec.scale), key=f"{key}-scale")
-        invert = c[1].checkbox("Invert (dark ink on light paper)", value=spec.invert, key=f"{key}-invert")
+        invert = c[1].checkbox(
+            "Invert", value=spec.invert, key=f"{key}-invert", help="Dark ink on light paper becomes light on dark."
+        )
         center = c[2].checkbox("Centre by bounding box", value=spec.center, key=f"{key}-center")
         normalize = c[3].checkbox(
             "Digit normalisation",

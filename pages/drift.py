@@ -123,10 +123,10 @@ with components.errors_as_messages():
         st.info(f"No prediction drift: {exc}")
     else:
         row = output.features.iloc[0]
-        o = st.columns([1, 1, 1, 3])
+        o = st.columns([1, 1, 1, 2])
         o[0].metric("Predictions drifted", ("yes" if bool(row["drifted"]) else "no") if output.enough_rows else "—")
         o[1].metric(str(row["test"]), f"{row['statistic']:.3g}")
-        o[2].metric("Predictions (reference / current)", f"{len(expected):,} / {len(served):,}")
+        o[2].metric("Predictions", f"{len(expected):,} / {len(served):,}", help="reference / current")
         kind = "class mix" if task != "regression" else "predicted values"
         o[3].caption(
             f"The {kind} of v{version} on its reference rows against the {what}. It needs no labels and often "

@@ -25,8 +25,10 @@ with components.errors_as_messages():
         flavor = resources.champion_flavor(model)
         kind = "image classifier" if flavor == "keras" else task.model_task(name, model.champion)
         st.caption(
-            f"Task: **{kind}**, read from the champion v{model.champion} (a scikit-learn or python_function model "
-            "without class probabilities is a regressor): it decides what each page shows."
+            f"Task: **{kind}**, read from the champion v{model.champion}. It decides what each page shows: "
+            "accuracy and class mixes, or errors and predicted values.",
+            help="A scikit-learn model without predict_proba, or a python_function model that returns one number "
+            "per row, is a regressor; the version tag modelops.task overrides it for python_function models.",
         )
 
     st.subheader("Versions")

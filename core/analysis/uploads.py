@@ -38,4 +38,4 @@ def read_csv_upload(data: bytes, name: str = "the file", max_bytes: int = MAX_CS
     try:
         return pd.read_csv(io.StringIO(text), sep=delimiter)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise InvalidInputError(f"{name} is not a readable CSV: {exc}") from None
+        raise InvalidInputError(f"{name} is not a readable CSV: {str(exc)[:200]}") from None

@@ -129,7 +129,9 @@ class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     request_id: str = Field(min_length=1, max_length=64)
-    label: Any = Field(description="the true class label (a value of `classes`)")
+    label: Any = Field(
+        description="the true answer for the request's first row: a class (a value of `classes`), or a number for a regressor"
+    )
 
 
 class FeedbackResponse(BaseModel):

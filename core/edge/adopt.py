@@ -100,6 +100,9 @@ def adopt_version(
     run = registry.client.get_run(info.run_id)
     with mlflow.start_run(experiment_id=run.info.experiment_id, run_name=f"{model}-v{version}-adopted"):
         _copy_frames(registry, model, version)
+        if run.data.metrics:  # the same estimator: its held-out figures carry over
+            mlflow.log_metrics(dict(run.data.metrics))
+        mlflow.log_params({"adopted_from": f"{model} v{version}", "source_run_id": info.run_id})
         logged = mlflow.sklearn.log_model(
             estimator,
             name="model",

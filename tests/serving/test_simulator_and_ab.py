@@ -178,7 +178,7 @@ def test_drift_page_on_drifted_traffic(simulated: Service, monkeypatch) -> None:
     assert len(features) == 30 and features["drifted"].sum() >= 15
     assert {"statistic", "p_value", "p_adjusted", "drifted"} <= set(features.columns)
     assert metrics["Predictions drifted"] == "yes"  # 3 std devs on every feature moves the class mix
-    assert metrics["chi2"] and "/" in metrics["Predictions (reference / current)"]
+    assert metrics["chi2"] and "/" in metrics["Predictions"]
     assert len(at.get("plotly_chart")) >= 4  # prediction mix, distribution, ECDF, drift over time
     segments = at.dataframe[1].value
     assert set(segments["segment"]) == {"champion", "challenger"}
