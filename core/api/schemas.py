@@ -129,9 +129,7 @@ class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     request_id: str = Field(min_length=1, max_length=64)
-    label: Any = Field(
-        description="the true answer for the request's first row: a class (a value of `classes`), or a number for a regressor"
-    )
+    label: Any = Field(description="the truth for the request's first row: one of `classes`, or a number")
 
 
 class FeedbackResponse(BaseModel):
