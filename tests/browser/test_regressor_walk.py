@@ -25,7 +25,9 @@ pytestmark = pytest.mark.browser
 def regressor_served(foreign_template: Path, tmp_path: Path) -> Iterator[tuple[Service, str]]:
     service = launch_service(copy_home(foreign_template, tmp_path / "home"))
     with dashboard_over(service, tmp_path / "dashboard.log") as (svc, url):
-        env = {**os.environ, names.ENV_HOME: str(svc.settings.home), names.ENV_API_URL: svc.url}
+        # The service's home only: an earlier test in this worker may have left a tracking URI in the environment.
+        env = {k: v for k, v in os.environ.items() if k not in (names.ENV_TRACKING_URI, names.ENV_DB_URL)}
+        env.update({names.ENV_HOME: str(svc.settings.home), names.ENV_API_URL: svc.url})
         env[names.ENV_API_TOKEN] = TOKEN
         args = ["--rate", "60", "--duration", "5", "--label-delay", "0.2", "--label-fraction", "1"]
         sim = subprocess.run(

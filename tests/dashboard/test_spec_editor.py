@@ -13,6 +13,7 @@ from core.config import Settings
 from core.registry.facade import Registry
 from core.registry.reference import stored_input_spec
 from core.store.edits import edits_frame
+from tests.serving.conftest import point_dashboard_at, start_service, stop_service
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 COLOURS = "colours"
@@ -38,8 +39,19 @@ def _log_plain_keras(settings: Settings) -> None:
     Registry.from_settings(settings).client.set_registered_model_alias(COLOURS, names.CHAMPION, "1")
 
 
-def test_the_inferred_spec_is_shown_corrected_and_saved(bc_home: Settings) -> None:
+def test_the_inferred_spec_is_shown_corrected_and_saved(bc_home: Settings, monkeypatch) -> None:
     _log_plain_keras(bc_home)
+    service = point_dashboard_at(start_service(bc_home.home), monkeypatch)
+    try:
+        _edit_and_save(bc_home)
+        with service.client() as c:  # the dashboard asked the running service to reload the version
+            info = {m["name"]: m for m in c.get("/v1/models").json()["models"]}[COLOURS]
+            assert info["class_names"] == ["red", "green", "blue"]
+    finally:
+        stop_service(service)
+
+
+def _edit_and_save(bc_home: Settings) -> None:
     at = AppTest.from_file(APP, default_timeout=180).run()
     at.switch_page("../pages/classify.py").run()
     at.selectbox(key="classify_model").set_value(COLOURS).run()
@@ -57,7 +69,10 @@ def test_the_inferred_spec_is_shown_corrected_and_saved(bc_home: Settings) -> No
     at.checkbox(key=f"{key}-invert").check().run()
     at.button(key=f"{key}-save").click().run()
     assert not at.exception, at.exception
-    assert any("colours v1: input spec saved (16×16×3, 3 classes)" in s.value for s in at.success)
+    assert any(
+        "colours v1: input spec saved (16×16×3, 3 classes); the prediction service reloaded it" in s.value
+        for s in at.success
+    )
     spec = stored_input_spec(bc_home.tracking_uri, COLOURS, 1)
     assert spec is not None and spec.class_names == ["red", "green", "blue"] and spec.invert
     assert any(e.label == "Input spec of v1 (stored with the version)" for e in at.expander)
