@@ -21,7 +21,7 @@ from core import names
 from core.analysis.uploads import read_csv_upload
 from core.errors import InvalidInputError
 from core.registry.facade import Registry
-from core.runtime.tabular import NUMERIC_TYPES, Column, payload_to_matrix
+from core.runtime.tabular import NUMERIC_TYPES, POSITIONAL, Column, payload_to_matrix
 from core.store.edits import VersionEdit, now, record_edits
 
 MAX_REFERENCE_BYTES = 50 * 1024 * 1024
@@ -67,6 +67,13 @@ def check_reference(
     if not columns:
         raise InvalidInputError("this version has no known columns (no signature); it cannot take reference rows")
     wanted = [c.name for c in columns]
+    if wanted[0].startswith(POSITIONAL):  # no names to match: the file's feature columns, in order
+        features = [c for c in frame.columns if c != names.TARGET]
+        if len(features) != len(wanted):
+            raise InvalidInputError(
+                f"{name} has {len(features)} feature column(s); the model takes {len(wanted)}, by position"
+            )
+        frame = frame.rename(columns=dict(zip(features, wanted, strict=True)))
     extra = [str(c) for c in frame.columns if c not in wanted and c != names.TARGET]
     if extra:
         raise InvalidInputError(

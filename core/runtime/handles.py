@@ -20,10 +20,12 @@ from core.runtime.fast import forest_proba, onnx_proba
 from core.runtime.inputs import frame_images
 from core.runtime.ood import OodReference, calibrate, feature_extractor, features_in_batches, stored_reference
 from core.runtime.tabular import (
+    POSITIONAL,
     Column,
     estimator_columns,
     example_columns,
     output_types,
+    positional_columns,
     probe_rows,
     signature_columns,
     typed_frame,
@@ -78,14 +80,19 @@ class ModelHandle:
             return self.predict_values(matrix)[:, None]
         return self.predict_proba(matrix)
 
+    @property
+    def positional(self) -> bool:
+        """Columns taken by position (no signature, fitted on an array): the model gets the bare matrix."""
+        return bool(self.columns) and self.columns[0].name.startswith(POSITIONAL)
+
     def predict_values(self, matrix: np.ndarray) -> np.ndarray:
         """A regressor's predictions, one per row."""
-        frame = typed_frame(matrix, self.columns) if self.columns else matrix
+        frame = typed_frame(matrix, self.columns) if self.columns and not self.positional else matrix
         return np.asarray(self.model.predict(frame), dtype="float64").reshape(len(matrix))
 
     def sklearn_proba(self, matrix: np.ndarray) -> np.ndarray:
         """Probabilities from the estimator's own ``predict_proba``."""
-        frame = typed_frame(matrix, self.columns) if self.columns else matrix
+        frame = typed_frame(matrix, self.columns) if self.columns and not self.positional else matrix
         return np.asarray(self.model.predict_proba(frame), dtype="float64")
 
     def predict_images(self, batch: np.ndarray) -> np.ndarray:
@@ -105,6 +112,12 @@ class ModelHandle:
         with self.lock:
             features = self.features(batch)
         return self.ood.scores(features)
+
+
+def _positional(model: Any) -> list[Column]:
+    """Columns by position for an estimator fitted on an array (``n_features_in_`` but no names), else none."""
+    count = getattr(model, "n_features_in_", None)
+    return positional_columns(int(count)) if isinstance(count, int | np.integer) and count > 0 else []
 
 
 def load_handle(
@@ -184,11 +197,13 @@ def _load_tabular(
         runtime=runtime,
         model=model,
         task=task,
-        columns=with_known_categories(declared or estimator_columns(model), model),
+        columns=with_known_categories(declared or estimator_columns(model) or _positional(model), model),
         classes=[c.item() if hasattr(c, "item") else c for c in getattr(model, "classes_", [])],
     )
     if handle.columns and not declared:
         source = "the input example's columns" if runtime == "pyfunc" else "the estimator's feature_names_in_"
+        if handle.columns[0].name.startswith(POSITIONAL):
+            source = f"the {len(handle.columns)} numbers each request brings, by position, whatever their names"
         handle.runtime_reason = f"no signature logged: the input columns are {source}"
     if getattr(model, "gives_probabilities", True) is False:
         handle.runtime_reason = "; ".join(

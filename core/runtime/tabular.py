@@ -125,7 +125,28 @@ def _to_rows(key: str, payload: Any, names: list[str]) -> tuple[list[str], list[
     raise InvalidInputError(f"{key} must be a list or an object")
 
 
+#: Name prefix of the columns of a version with no signature and no feature names (see :func:`positional_columns`).
+POSITIONAL = "#"
+
+
+def positional_columns(count: int) -> list[Column]:
+    """``count`` numeric columns taken by position, whatever a request calls them.
+
+    For a version logged without a signature whose estimator was fitted on an array (no
+    ``feature_names_in_``): like MLflow's own scoring server, it takes the columns each request
+    brings, in their order; only their number and their values are checked.
+    """
+    return [Column(f"{POSITIONAL}{i}", "double", True) for i in range(count)]
+
+
 def _check(key: str, got: list[str], rows: list[list[Any]], columns: list[Column]) -> np.ndarray:
+    if columns and all(c.name.startswith(POSITIONAL) for c in columns):
+        if len(got) != len(columns):
+            raise InvalidInputError(
+                f"{key}: {len(got)} column(s) for a model that takes {len(columns)} (no signature, fitted without "
+                "column names: any names, in the order the model was trained on)"
+            )
+        got = [c.name for c in columns]  # by position
     expected = [c.name for c in columns]
     position = {name: i for i, name in enumerate(got)}
     missing = [c.name for c in columns if c.required and c.name not in position]
