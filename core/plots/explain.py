@@ -150,7 +150,8 @@ def dependence_figure(expl: TabularExplanation, feature: str, k: int, interactio
     fig.add_hline(y=0, line_color="#888", line_width=1)
     fig.update_layout(
         title=f"Dependence: {feature}" + (f" (colour: {interaction})" if interaction else ""),
-        xaxis={"title": feature},
+        # categories in a stable, sorted order (not the order the rows happened to show them)
+        xaxis={"title": feature, **({} if numeric else {"categoryorder": "category ascending"})},
         yaxis={"title": f"SHAP for {feature}"},
         margin=MARGIN,
         height=360,
