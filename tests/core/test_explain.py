@@ -229,3 +229,16 @@ def test_figures_draw_the_explanation(demo: Loaded) -> None:
     sal = saliency_figure(img)
     assert [t.type for t in sal.data] == ["heatmap", "heatmap"]
     assert sal.data[1].zmin == -sal.data[1].zmax and sal.data[1].zmax > 0
+
+
+def test_a_string_feature_dependence_plot_sorts_its_categories() -> None:
+    import numpy as np
+
+    from core.analysis.explain import TabularExplanation
+
+    data = np.array([["two-year", 3.0], ["month-to-month", 1.0], ["one-year", 2.0]], dtype=object)
+    values = np.array([[[0.2], [0.1]], [[-0.3], [0.0]], [[0.1], [0.05]]])
+    expl = TabularExplanation("m", 1, "permutation", ["contract", "tenure"], ["prediction"], data, values, np.zeros(1))
+    fig = dependence_figure(expl, "contract", 0, interaction="tenure")
+    assert fig.layout.xaxis.categoryorder == "category ascending"
+    assert list(fig.data[0].x) == ["two-year", "month-to-month", "one-year"]  # the rows as they are
