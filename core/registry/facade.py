@@ -266,7 +266,8 @@ class Registry:
     def rollback_target(self, name: str) -> tuple[int, int]:
         """``(current, previous)`` champion versions a rollback would move between."""
         current = self.resolve_alias(name, names.CHAMPION)
-        return current, self._previous_champion(name, current, self.store.alias_moves(name, names.CHAMPION))
+        moves = self.store.alias_moves(name, names.CHAMPION)
+        return current, self._previous_champion(name, current, moves, self._version_numbers(name))
 
     def rollback(self, name: str, *, actor: str | None = None, reason: str = "") -> AliasMove:
         """Move ``champion`` back to the version that held it before the current one.
@@ -276,12 +277,15 @@ class Registry:
         each sees the other's result, and both are recorded.
         """
         self.get_model(name)
+        # The slow registry reads (every version, with its run) happen before the lock: on SQLite the
+        # lock is the store's write lock, and the prediction log's commits wait behind it.
+        existing = self._version_numbers(name)
         with self.store.model_lock(name) as conn:
             current = self._alias_or_none(name, names.CHAMPION)
             if current is None:
                 raise AliasNotFoundError(f"model {name!r} has no champion to roll back")
             moves = self.store.alias_moves(name, names.CHAMPION, conn=conn)
-            target = self._previous_champion(name, current, moves)
+            target = self._previous_champion(name, current, moves, existing)
             self._call(
                 f"rolling back {name!r}",
                 lambda: self.client.set_registered_model_alias(name, names.CHAMPION, str(target)),
@@ -297,7 +301,16 @@ class Registry:
                 reason=reason,
             )
 
-    def _previous_champion(self, name: str, current: int, moves_newest_first: list[AliasMove]) -> int:
+    def _version_numbers(self, name: str) -> set[int]:
+        """The version numbers ``name`` has (one registry search, no run reads)."""
+        found = self._call(
+            f"listing versions of {name!r}", lambda: self.client.search_model_versions(f"name='{_quote(name)}'")
+        )
+        return {int(v.version) for v in found}
+
+    def _previous_champion(
+        self, name: str, current: int, moves_newest_first: list[AliasMove], existing: set[int]
+    ) -> int:
         stack: list[int] = []
         for move in reversed(moves_newest_first):
             if move.action == "rollback":
@@ -311,7 +324,6 @@ class Registry:
         # The alias may have been moved outside ModelOps (MLflow UI, API): trust the registry.
         if not stack or stack[-1] != current:
             stack.append(current)
-        existing = {v.version for v in self.list_versions(name)}
         for candidate in reversed(stack[:-1]):
             if candidate != current and candidate in existing:
                 return candidate

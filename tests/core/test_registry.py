@@ -282,3 +282,48 @@ def test_version_search_matches_every_word_anywhere(registry: Registry) -> None:
     assert [v.version for v in matching(versions, "CHALLENGER")] == [2]
     assert [v.version for v in matching(versions, "  ")] == [3, 2, 1]
     assert matching(versions, "champion nothing-like-this") == []
+
+
+def test_alias_moves_hold_the_store_lock_only_for_the_move(bc_home: Settings) -> None:
+    """On SQLite the model lock is the store's write lock, which the prediction log's commits wait behind:
+    only the alias read (for correctness under concurrency) and the alias write may happen under it."""
+    import contextlib
+
+    registry = Registry.from_settings(bc_home)
+    held = {"now": False}
+    under_lock: list[str] = []
+    real_lock = registry.store.model_lock
+
+    @contextlib.contextmanager
+    def spying_lock(model: str):
+        with real_lock(model) as conn:
+            held["now"] = True
+            try:
+                yield conn
+            finally:
+                held["now"] = False
+
+    class Spy:
+        def __init__(self, client: object) -> None:
+            self._client = client
+
+        def __getattr__(self, name: str) -> object:
+            attr = getattr(self._client, name)
+            if not callable(attr):
+                return attr
+
+            def call(*args: object, **kwargs: object) -> object:
+                if held["now"]:
+                    under_lock.append(name)
+                return attr(*args, **kwargs)
+
+            return call
+
+    registry.store.model_lock = spying_lock  # type: ignore[method-assign]
+    registry.client = Spy(registry.client)  # type: ignore[assignment]
+    registry.promote(names.BREAST_CANCER, 1, names.CHAMPION, actor="pytest", reason="try v1")
+    assert under_lock == ["get_model_version_by_alias", "set_registered_model_alias"]
+    under_lock.clear()
+    move = registry.rollback(names.BREAST_CANCER, actor="pytest", reason="back")
+    assert move.to_version == 3 and move.from_version == 1
+    assert under_lock == ["get_model_version_by_alias", "set_registered_model_alias"]
