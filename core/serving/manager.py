@@ -13,7 +13,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar, Generic, TypeVar
 
 from core import names
@@ -258,7 +258,8 @@ class ModelManager:
         """
         with self._sync_lock:
             if rebuild:
-                self._failures.clear()  # an operator asked: try failed versions again now
+                # An operator asked: retry failed versions now; the same failure is not logged twice.
+                self._failures = {key: replace(f, retry_at=0.0) for key, f in self._failures.items()}
             try:
                 summaries = self.registry.list_models()
                 self.last_sync_error = None
