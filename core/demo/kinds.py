@@ -20,9 +20,8 @@ import pandas as pd
 
 from core import names
 from core.demo.datasets import SEED, churn_frame, diabetes_frame
-from core.flavors import sklearn_skops
 from core.registry.facade import Registry
-from core.registry.registration import log_frames, tag_version
+from core.registry.registration import log_frames, log_sklearn_version, tag_version
 from core.store.trust import record_trust
 
 CHURN_ROWS = 3000
@@ -74,7 +73,6 @@ def _log_frames(X_train: pd.DataFrame, X_test: pd.DataFrame, y_train: pd.Series,
 def seed_churn(experiment_id: str, registry: Registry) -> list[int]:
     """Two scikit-learn pipelines with string columns and string labels (skops)."""
     import mlflow
-    from mlflow.models import infer_signature
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import GradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
@@ -111,14 +109,7 @@ def seed_churn(experiment_id: str, registry: Registry) -> list[int]:
                     "roc_auc": float(roc_auc_score(y_test == "yes", proba)),
                 }
             )
-            _log_frames(X_train, X_test, y_train, y_test)
-            info = sklearn_skops.log_model(
-                pipeline,
-                signature=infer_signature(X_train, pipeline.predict(X_train)),
-                input_example=X_train.head(3),
-                registered_model_name=names.CHURN,
-            )
-        version = int(info.registered_model_version)
+            version = log_sklearn_version(pipeline, names.CHURN, X_train, X_test, y_train, y_test)
         tag_version(registry, names.CHURN, version, "sklearn", kind, description)
         created.append(version)
     return created
@@ -127,7 +118,6 @@ def seed_churn(experiment_id: str, registry: Registry) -> list[int]:
 def seed_diabetes(experiment_id: str, registry: Registry) -> list[int]:
     """Two regressors with a string ``region`` column (skops)."""
     import mlflow
-    from mlflow.models import infer_signature
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import GradientBoostingRegressor
     from sklearn.linear_model import Ridge
@@ -160,14 +150,7 @@ def seed_diabetes(experiment_id: str, registry: Registry) -> list[int]:
                     "rmse": float(root_mean_squared_error(y_test, predicted)),
                 }
             )
-            _log_frames(X_train, X_test, y_train, y_test)
-            info = sklearn_skops.log_model(
-                pipeline,
-                signature=infer_signature(X_train, pipeline.predict(X_train)),
-                input_example=X_train.head(3),
-                registered_model_name=names.DIABETES,
-            )
-        version = int(info.registered_model_version)
+            version = log_sklearn_version(pipeline, names.DIABETES, X_train, X_test, y_train, y_test)
         tag_version(registry, names.DIABETES, version, "sklearn", kind, description)
         created.append(version)
     return created

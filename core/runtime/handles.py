@@ -176,13 +176,14 @@ def _load_tabular(
         info = client.get_model_version(model_name, str(version))
         # Probe on up to 200 training rows (more of its classes show) when MLflow has them, else the example.
         reference = mlflow_reference(client, tracking_uri, model_name, version, info.run_id)
-        probe = probe_rows(local, columns) if columns else None
-        frame = typed_frame(probe, columns) if probe is not None else None
         labels: list[Any] = []
         if reference is not None and {c.name for c in columns} <= set(reference.columns):
             sample = reference[[c.name for c in columns]].sample(min(len(reference), 200), random_state=0)
             frame = typed_frame(sample.to_numpy(dtype=object), columns)  # e.g. ISO text -> datetime64
             labels = list(reference[names.TARGET].dropna().unique()) if names.TARGET in reference else []
+        else:
+            probe = probe_rows(local, columns) if columns else None
+            frame = typed_frame(probe, columns) if probe is not None else None
         model = pyfunc_model.adapt(model, [c.name for c in columns], frame, output_types(signature), info.tags, labels)
     if hasattr(model, "n_jobs"):
         # Serving calls are small and frequent; joblib's per-call thread start-up costs more than it saves.

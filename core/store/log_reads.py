@@ -192,11 +192,10 @@ def recent_answered(store: Store, model: str, limit: int = 20) -> pd.DataFrame:
     return frame
 
 
-def labelled_probabilities(store: Store, model: str, version: int) -> tuple[list[Any], list[list[float]]]:
-    """``(labels, probabilities)`` of the requests ``model`` v``version`` answered that got feedback.
+def _labelled(store: Store, model: str, version: int, column: sa.Column) -> list[tuple[Any, Any]]:
+    """``(column, latest label)`` per request ``model`` v``version`` answered ``ok`` that got feedback.
 
-    One entry per labelled request: the last label given, and the probabilities of the request's
-    first row (the row feedback labels). Requests without probabilities are left out.
+    In time order; both still JSON text; requests whose ``column`` is null are left out.
     """
     latest = (
         sa.select(feedback.c.request_id, sa.func.max(feedback.c.id).label("fid"))
@@ -204,7 +203,7 @@ def labelled_probabilities(store: Store, model: str, version: int) -> tuple[list
         .subquery()
     )
     query = (
-        sa.select(predictions.c.probabilities, feedback.c.label)
+        sa.select(column, feedback.c.label)
         .select_from(
             predictions.join(latest, latest.c.request_id == predictions.c.request_id).join(
                 feedback, feedback.c.id == latest.c.fid
@@ -214,14 +213,22 @@ def labelled_probabilities(store: Store, model: str, version: int) -> tuple[list
             predictions.c.model == model,
             predictions.c.version == version,
             predictions.c.status == "ok",
-            predictions.c.probabilities.is_not(None),
+            column.is_not(None),
         )
         .order_by(predictions.c.at)
     )
     with store.engine.connect() as conn:
-        rows = conn.execute(query).all()
+        return [tuple(row) for row in conn.execute(query).all()]
+
+
+def labelled_probabilities(store: Store, model: str, version: int) -> tuple[list[Any], list[list[float]]]:
+    """``(labels, probabilities)`` of the requests ``model`` v``version`` answered that got feedback.
+
+    One entry per labelled request: the last label given, and the probabilities of the request's
+    first row (the row feedback labels). Requests without probabilities are left out.
+    """
     labels, probabilities = [], []
-    for proba, label in rows:
+    for proba, label in _labelled(store, model, version, predictions.c.probabilities):
         decoded = json.loads(proba)
         if decoded:
             labels.append(json.loads(label))
@@ -235,25 +242,8 @@ def labelled_values(store: Store, model: str, version: int) -> tuple[list[float]
     The last label given and the request's first prediction (the row feedback labels); labels or
     predictions that are not finite numbers are left out.
     """
-    latest = (
-        sa.select(feedback.c.request_id, sa.func.max(feedback.c.id).label("fid"))
-        .group_by(feedback.c.request_id)
-        .subquery()
-    )
-    query = (
-        sa.select(predictions.c.outputs, feedback.c.label)
-        .select_from(
-            predictions.join(latest, latest.c.request_id == predictions.c.request_id).join(
-                feedback, feedback.c.id == latest.c.fid
-            )
-        )
-        .where(predictions.c.model == model, predictions.c.version == version, predictions.c.status == "ok")
-        .order_by(predictions.c.at)
-    )
-    with store.engine.connect() as conn:
-        rows = conn.execute(query).all()
     labels, values = [], []
-    for outputs, label in rows:
+    for outputs, label in _labelled(store, model, version, predictions.c.outputs):
         decoded, truth = json.loads(outputs), json.loads(label)
         if not decoded:
             continue

@@ -3,8 +3,10 @@ boolean columns and string labels, its reference rows taken from the run's logge
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -80,46 +82,71 @@ def test_the_registry_shows_how_versions_are_stored_and_records_trust(foreign_ho
 
 def _log_regressor_traffic(settings: Settings, requests: int = 120) -> None:
     """Served requests of the regressor on both arms, 80% labelled, written as the service writes them."""
+    from tests.foreign import DIABETES
+
+    rng = np.random.default_rng(0)
+    ROW = {"columns": ["age"], "data": [[0.0]]}
+    served = []
+    for i in range(requests):
+        arm, version = ("champion", 1) if i % 2 == 0 else ("challenger", 2)
+        truth = float(rng.normal(150, 50))
+        predicted = truth + float(rng.normal(0, 50 if version == 1 else 25))
+        served.append(Served(f"r{i}", version, arm, ROW, predicted, None, truth if i % 5 else None))
+    _write_served(settings, DIABETES, served)
+
+
+@dataclass
+class Served:
+    """One request as the service logs it, and its label (``None``: never labelled)."""
+
+    request_id: str
+    version: int
+    arm: str
+    row: dict
+    predicted: object
+    probabilities: object
+    truth: object
+
+
+def _write_served(settings: Settings, model: str, served: list[Served]) -> None:
+    """Write ``served`` through the service's own prediction log, then post the labels as feedback."""
     import asyncio
     import time
 
-    import numpy as np
-
     from core.registry.facade import Registry
     from core.store.predlog import PredictionLog, PredictionRecord, record_feedback
-    from tests.foreign import DIABETES
 
     store = Registry.from_settings(settings).store
     log = PredictionLog(store)
-    rng = np.random.default_rng(0)
-    ROW = {"columns": ["age"], "data": [[0.0]]}
 
     class Arm:
-        model_name = DIABETES
+        model_name = model
 
         def __init__(self, version: int) -> None:
             self.version = version
 
-    async def write() -> list[tuple[str, float]]:
-        out = []
-        for i in range(requests):
-            arm, version = ("champion", 1) if i % 2 == 0 else ("challenger", 2)
-            truth = float(rng.normal(150, 50))
-            predicted = truth + float(rng.normal(0, 50 if version == 1 else 25))
-            record = PredictionRecord.served(
-                f"r{i}", Arm(version), arm, None, ROW, [predicted], None, time.perf_counter()
+    async def write() -> None:
+        for s in served:
+            await log.append(
+                PredictionRecord.served(
+                    s.request_id,
+                    Arm(s.version),
+                    s.arm,
+                    None,
+                    s.row,
+                    [s.predicted],
+                    s.probabilities,
+                    time.perf_counter(),
+                )
             )
-            await log.append(record)
-            out.append((record.request_id, truth))
-        return out
 
     try:
-        labelled = asyncio.run(write())
+        asyncio.run(write())
     finally:
         log.close()
-    for i, (request_id, truth) in enumerate(labelled):
-        if i % 5:
-            record_feedback(store, request_id, truth)
+    for s in served:
+        if s.truth is not None:
+            record_feedback(store, s.request_id, s.truth)
 
 
 def test_a_regressor_is_compared_by_its_errors_on_the_ab_and_monitoring_pages(foreign_home: Settings) -> None:
@@ -182,41 +209,18 @@ def test_every_page_renders_a_python_function_model_once_trusted(foreign_home: S
 
 
 def test_a_classifier_without_held_out_rows_is_evaluated_on_live_traffic(foreign_home: Settings) -> None:
-    import asyncio
-    import time
 
     import numpy as np
 
-    from core.registry.facade import Registry
-    from core.store.predlog import PredictionLog, PredictionRecord, record_feedback
-
-    store = Registry.from_settings(foreign_home).store
-    log = PredictionLog(store)
     rng = np.random.default_rng(1)
-
-    class Arm:
-        model_name, version = CHURN, 1
-
-    async def write() -> list[tuple[str, str]]:
-        out = []
-        for i in range(60):
-            p_yes = float(rng.uniform())
-            truth = "yes" if rng.uniform() < p_yes else "no"  # calibrated: accuracy ≈ 0.67
-            row = {"columns": ["contract"], "data": [["two-year"]]}
-            predicted = "yes" if p_yes > 0.5 else "no"
-            record = PredictionRecord.served(
-                f"c{i}", Arm(), "champion", None, row, [predicted], np.array([[1 - p_yes, p_yes]]), time.perf_counter()
-            )
-            await log.append(record)
-            out.append((record.request_id, truth))
-        return out
-
-    try:
-        labelled = asyncio.run(write())
-    finally:
-        log.close()
-    for request_id, truth in labelled:
-        record_feedback(store, request_id, truth)
+    served = []
+    for i in range(60):
+        p_yes = float(rng.uniform())
+        truth = "yes" if rng.uniform() < p_yes else "no"  # calibrated: accuracy ≈ 0.67
+        row = {"columns": ["contract"], "data": [["two-year"]]}
+        predicted = "yes" if p_yes > 0.5 else "no"
+        served.append(Served(f"c{i}", 1, "champion", row, predicted, np.array([[1 - p_yes, p_yes]]), truth))
+    _write_served(foreign_home, CHURN, served)
     at = AppTest.from_file(APP, default_timeout=180).run()
     at.switch_page("../pages/evaluation.py").run()
     at.selectbox[0].set_value(CHURN).run()
