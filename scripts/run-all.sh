@@ -18,7 +18,9 @@ trap stop INT TERM EXIT
 
 "$BIN/python" -m core serve --host 127.0.0.1 --port "$SERVICE_PORT" &
 pids+=($!)
-"$BIN/python" -m streamlit run dashboard/app.py --server.port "$DASHBOARD_PORT" &
+# The dashboard talks to this service, also when SERVICE_PORT is not the default 8000.
+MODELOPS_API_URL="${MODELOPS_API_URL:-http://127.0.0.1:${SERVICE_PORT}}" \
+  "$BIN/python" -m streamlit run dashboard/app.py --server.port "$DASHBOARD_PORT" &
 pids+=($!)
 echo "dashboard: http://localhost:${DASHBOARD_PORT}  service: http://localhost:${SERVICE_PORT}/docs  (Ctrl-C stops everything)"
 
